@@ -1,0 +1,69 @@
+"""Meta-RL environments: one `gymnasium.vector.VectorEnv` per id whose episode is a whole meta-episode.
+
+    import envs
+    vec = envs.make("GridWorld", num_envs=16, seed=1)
+    hp = envs.preset("GridWorld")
+
+Importing this package is cheap: MuJoCo and Meta-World are imported only when one of their ids is made.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from envs.core import MetaVecEnv, TaskEnv, make_rngs
+from envs.presets import PRESETS
+
+# id -> (module, factory function, its keyword arguments). Each factory returns (TaskEnv, episodes_per_task).
+_REGISTRY: dict[str, tuple[str, str, dict]] = {
+    "GridWorld": ("envs.gridworld", "make_task_env", {}),
+    "GridWorldShow": ("envs.gridworld", "make_task_env", {"show": True}),
+    "GridWorldDense": ("envs.gridworld", "make_task_env", {"dense": True}),
+    "CheetahDir": ("envs.mujoco", "make_task_env", {"name": "CheetahDir"}),
+    "CheetahVel": ("envs.mujoco", "make_task_env", {"name": "CheetahVel"}),
+    "AntDir": ("envs.mujoco", "make_task_env", {"name": "AntDir"}),
+    "Walker": ("envs.mujoco", "make_task_env", {"name": "Walker"}),
+    "MC-LS": ("envs.mcls", "make_task_env", {}),
+    "ML1-reach": ("envs.metaworld_envs", "make_task_env", {"benchmark": "ML1", "task_name": "reach-v3"}),
+    "ML1-push": ("envs.metaworld_envs", "make_task_env", {"benchmark": "ML1", "task_name": "push-v3"}),
+    "ML1-pick-place": ("envs.metaworld_envs", "make_task_env", {"benchmark": "ML1", "task_name": "pick-place-v3"}),
+    "ML10": ("envs.metaworld_envs", "make_task_env", {"benchmark": "ML10"}),
+}
+ENV_IDS: tuple[str, ...] = tuple(_REGISTRY)
+METAWORLD_IDS: tuple[str, ...] = tuple(k for k, v in _REGISTRY.items() if v[0] == "envs.metaworld_envs")
+
+__all__ = ["ENV_IDS", "METAWORLD_IDS", "MetaVecEnv", "TaskEnv", "make", "make_rngs", "preset"]
+
+
+def _check_id(env_id: str) -> None:
+    if env_id not in _REGISTRY:
+        raise ValueError(f"unknown env id {env_id!r}; valid ids: {', '.join(ENV_IDS)}")
+
+
+def preset(env_id: str) -> dict:
+    """The paper's hyperparameters for `env_id` (a fresh dict; keys are the method files' Args fields)."""
+    _check_id(env_id)
+    return dict(PRESETS[env_id])
+
+
+def make(
+    env_id: str, num_envs: int, seed: int | None = None, render_mode: str | None = None, split: str = "train"
+) -> MetaVecEnv:
+    """A vector env of `num_envs` meta-episode environments whose generators derive from `seed`.
+
+    `split` is "train" or "test": only ML10 has a separate test task set; every other id samples its
+    test tasks from the training distribution, as the reference evaluates (reference-spec §5.1).
+    """
+    _check_id(env_id)
+    if not isinstance(num_envs, int) or num_envs < 1:
+        raise ValueError(f"num_envs must be a positive integer, got {num_envs!r}")
+    if render_mode not in (None, "rgb_array"):
+        raise ValueError(f"render_mode must be None or 'rgb_array', got {render_mode!r}")
+    if split not in ("train", "test"):
+        raise ValueError(f"split must be 'train' or 'test', got {split!r}")
+    module, factory, kwargs = _REGISTRY[env_id]
+    task_env, episodes_per_task = getattr(importlib.import_module(module), factory)(
+        num_envs=num_envs, render_mode=render_mode, split=split, **kwargs
+    )
+    task_env.seed(seed)
+    return MetaVecEnv(task_env, episodes_per_task, env_id=env_id, render_mode=render_mode)

@@ -1,0 +1,41 @@
+"""Running the method scripts inside the test process and reading what they log."""
+
+import contextlib
+import glob
+import io
+import os
+import runpy
+import sys
+
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+METHODS = ("rnn", "rnn_hn")
+# small enough for a test, large enough for every code path: 2 rollouts, each crossing meta-episode boundaries
+TINY = ["--num-envs", "2", "--num-steps", "8", "--num-minibatches", "1", "--total-timesteps", "32"]
+TINY += ["--eval-interval", "2", "--num-eval-tasks", "2"]
+
+
+def run_script(method, args, cwd):
+    """Run `{method}.py args` as __main__ in this process (torch is imported once); return its stdout."""
+    out, old_argv, old_cwd = io.StringIO(), sys.argv, os.getcwd()
+    sys.argv = [f"{method}.py", *map(str, args)]
+    os.chdir(cwd)
+    try:
+        with contextlib.redirect_stdout(out):
+            runpy.run_path(os.path.join(ROOT, f"{method}.py"), run_name="__main__")
+    except SystemExit as e:
+        if e.code not in (0, None):
+            raise
+    finally:
+        sys.argv = old_argv
+        os.chdir(old_cwd)
+    return out.getvalue()
+
+
+def scalars(cwd):
+    """{tag: [values in step order]} of the single run under cwd/runs."""
+    (event_file,) = glob.glob(os.path.join(cwd, "runs", "*", "events.out.tfevents.*"))
+    acc = EventAccumulator(event_file, size_guidance={"scalars": 0})
+    acc.Reload()
+    return {tag: [e.value for e in acc.Scalars(tag)] for tag in acc.Tags()["scalars"]}

@@ -1,0 +1,232 @@
+"""rnn.py and rnn_hn.py: the recurrent encoder, Bias-HyperInit, gradient paths, and end-to-end runs."""
+
+import glob
+import importlib
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+import envs
+from tests.scripts import METHODS, ROOT, TINY, run_script, scalars
+
+rnn = importlib.import_module("rnn")
+rnn_hn = importlib.import_module("rnn_hn")
+
+
+def make_args(module, env_id):
+    args = module.Args(env_id=env_id)
+    for key, value in envs.preset(env_id).items():
+        if hasattr(args, key) and getattr(args, key) is None:
+            setattr(args, key, value)
+    return args
+
+
+def make_agent(module, env_id, seed=0):
+    torch.manual_seed(seed)
+    vec = envs.make(env_id, 2, seed=seed)
+    return module.Agent(vec, make_args(module, env_id)), vec
+
+
+def naive_encoder(encoder, x, h, starts):
+    """The encoder's definition, step by step with nn.GRUCell and autograd (reference for the fast path)."""
+    h0, prior = encoder.prior(h.shape[0])
+    outputs = []
+    for t in range(x.shape[0]):
+        start = starts[t].bool().unsqueeze(-1)
+        h = torch.where(start, h0, h)
+        outputs.append(torch.where(start, prior, h))
+        h = encoder.gru(x[t], h)
+    return torch.stack(outputs), h
+
+
+@pytest.mark.parametrize("module", [rnn, rnn_hn])
+def test_encoder_sequence_equals_stepwise_definition(module):
+    agent, _ = make_agent(module, "GridWorld")
+    enc = agent.encoder
+    T, N = 23, 5
+    torch.manual_seed(1)
+    for p in enc.gru.parameters():  # non-zero biases make the prior differ from the zero state
+        p.data.normal_(0, 0.3)
+    x = torch.randn(T, N, enc.input_dim)
+    starts = (torch.rand(T, N) < 0.15).float()
+    starts[0, 0] = 1.0
+    h = torch.randn(N, enc.gru.hidden_size)
+    outs = []
+    for fn in (enc.forward, lambda *a: naive_encoder(enc, *a)):
+        enc.zero_grad()
+        out, last = fn(x, h, starts)
+        weights = torch.linspace(-1, 1, out.numel()).view_as(out)
+        ((out * weights).sum() + last.square().sum()).backward()
+        outs.append([out.detach(), last.detach()] + [p.grad.clone() for p in enc.parameters() if p.grad is not None])
+    assert len(outs[0]) == len(outs[1]) == 2 + 4  # outputs, then the GRU weights and biases
+    for a, b in zip(*outs, strict=True):  # float32 sums in another order: relative to the tensor's scale
+        assert (a - b).abs().max() <= 1e-5 * b.abs().max()
+    # meta-episode starts output the prior: one GRU step on a zero input from the zero state (§2.1)
+    prior = enc.gru(torch.zeros(1, enc.input_dim), torch.zeros(1, enc.gru.hidden_size))
+    torch.testing.assert_close(outs[0][0][0, 0], prior[0].detach())
+    assert not torch.allclose(prior, torch.zeros_like(prior))
+
+
+@pytest.mark.parametrize("module", [rnn, rnn_hn])
+@pytest.mark.parametrize("env_id", ["GridWorld", "CheetahDir"])
+def test_ppo_loss_reaches_the_encoder(module, env_id):
+    agent, vec = make_agent(module, env_id)
+    obs = torch.tensor(vec.reset(seed=0)[0])
+    T = 6
+    actions = torch.tensor(np.stack([vec.action_space.sample() for _ in range(T)]), dtype=torch.float32)
+    rewards, next_obs = torch.randn(T, 2), torch.randn(T, *obs.shape)
+
+    def encoder_grads():
+        agent.zero_grad()
+        x = agent.encoder.embed(actions, rewards, next_obs)
+        out, _ = agent.encoder(x, torch.zeros(2, agent.encoder.gru.hidden_size), torch.zeros(T, 2))
+        _, logprob, entropy, value = agent.get_action_and_value(out[-1], obs)
+        (logprob.sum() + entropy.sum() + value.sum()).backward()
+        return {name: p.grad for name, p in agent.encoder.named_parameters()}
+
+    if module is rnn_hn:
+        # Bias-HyperInit: the base nets ignore the latent at init, so the encoder's first gradient is exactly 0 ...
+        assert all(g is not None and (g == 0).all() for g in encoder_grads().values())
+        for _, _, layer in hyper_layers(agent):  # ... until the heads' weights move away from zero
+            layer.head.data[:-1].normal_(0, 0.01)
+    for name, g in encoder_grads().items():
+        assert g is not None and g.abs().sum() > 0, name
+
+
+def hyper_layers(agent):
+    return [("actor", k, layer) for k, layer in enumerate(agent.actor.layers)] + [
+        ("critic", k, layer) for k, layer in enumerate(agent.critic.layers)
+    ]
+
+
+@pytest.mark.parametrize("env_id", ["GridWorld", "CheetahDir"])
+def test_bias_hyper_init(env_id):
+    agent, vec = make_agent(rnn_hn, env_id)
+    E = agent.latent_embed[0].out_features
+    e_a, e_b = torch.rand(64, E) * 2 - 1, torch.rand(64, E) * 2 - 1
+    for net, k, layer in hyper_layers(agent):
+        assert (layer.head[:-1] == 0).all(), "the hypernetwork heads' weight matrices are zero"
+        w_a, b_a = layer.generate(e_a)
+        w_b, b_b = layer.generate(e_b)
+        assert torch.equal(w_a, w_b) and torch.equal(b_a, b_b), "every latent generates the same base layer"
+        w, b = w_a[0], b_a[0]
+        out_dim, in_dim = w.shape
+        if k < 2:  # hidden layers: normc with the tanh gain 5/3, zero bias
+            torch.testing.assert_close(w.norm(dim=1), torch.full((out_dim,), 5 / 3))
+            assert (b == 0).all()
+            # a normc row is a random direction: entries have variance gain^2 / fan_in
+            assert w.var().item() == pytest.approx((5 / 3) ** 2 / in_dim, rel=0.1)
+        elif net == "actor" and env_id == "GridWorld":  # orthogonal, gain 0.01 (§1.7)
+            torch.testing.assert_close(w @ w.T, 1e-4 * torch.eye(out_dim), atol=1e-9, rtol=0)
+            assert (b == 0).all()
+        elif net == "actor":  # continuous: normc, gain 1
+            torch.testing.assert_close(w.norm(dim=1), torch.ones(out_dim))
+            assert (b == 0).all()
+        else:  # critic: Kaiming-uniform weight, default-Linear-init bias
+            assert w.abs().max() <= (6 / in_dim) ** 0.5 and w.abs().max() > 0.5 * (6 / in_dim) ** 0.5
+            assert 0 < b.abs().item() <= 1 / in_dim**0.5
+    # the whole policy: any two encoder outputs give the same action distribution and value at init
+    obs = torch.tensor(vec.reset(seed=0)[0]).repeat(32, 1)
+    h_a, h_b = torch.randn(64, 256) * 3, torch.randn(64, 256) * 3
+    assert not torch.allclose(agent.latent_embed(agent.encoder.head(h_a)), agent.latent_embed(agent.encoder.head(h_b)))
+    action = torch.zeros(64, *vec.single_action_space.shape, dtype=torch.long if agent.discrete else torch.float32)
+    out_a = agent.get_action_and_value(h_a, obs, action)
+    out_b = agent.get_action_and_value(h_b, obs, action)
+    for a, b in zip(out_a[1:], out_b[1:], strict=True):
+        torch.testing.assert_close(a, b)
+
+
+def test_hyper_linear_equals_materialised_weights():
+    layer = rnn_hn.HyperLinear(7, 11, 5)
+    torch.manual_seed(0)
+    layer.head.data.normal_()
+    e, x = torch.randn(9, 7), torch.randn(9, 11)
+    w, b = layer.generate(e)
+    expected = torch.bmm(w, x.unsqueeze(2)).squeeze(2) + b
+    e1 = torch.nn.functional.pad(e, (0, 1), value=1.0)
+    torch.testing.assert_close(layer(e1, x), expected, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_rollout_log_probs_are_reproduced_by_the_update(method, tmp_path):
+    """Importance ratio 1 before the first optimiser step of every update, with meta-episodes crossing rollouts.
+
+    With a clip range of 1e-5, the clip fraction of the single minibatch counts samples whose recomputed
+    log-prob differs from the rollout's: a wrong hidden state, reset or normalisation makes it non-zero.
+    """
+    args = ["--num-envs", "2", "--num-steps", "25", "--num-minibatches", "1", "--update-epochs", "1"]
+    args += ["--total-timesteps", "150", "--clip-coef", "1e-5", "--eval-interval", "100"]
+    run_script(method, args, tmp_path)
+    logged = scalars(tmp_path)
+    assert len(logged["losses/clipfrac"]) == 3
+    assert logged["losses/clipfrac"] == [0.0, 0.0, 0.0]
+    assert max(abs(v) for v in logged["losses/old_approx_kl"]) < 1e-6
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_seeded_runs_are_identical(method, tmp_path):
+    logs = []
+    for run in ("a", "b"):
+        os.makedirs(tmp_path / run)
+        run_script(method, TINY + ["--env-id", "CheetahVel", "--seed", "3"], tmp_path / run)
+        logs.append(scalars(tmp_path / run))
+    assert logs[0]["losses/value_loss"] == logs[1]["losses/value_loss"]
+    assert logs[0]["eval/meta_episode_return"] == logs[1]["eval/meta_episode_return"]
+
+
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("env_id", envs.ENV_IDS)
+def test_every_env_trains_and_its_checkpoint_evaluates(method, env_id, tmp_path):
+    out = run_script(method, TINY + ["--env-id", env_id, "--save-model"], tmp_path)
+    assert "iter 2/2" in out
+    logged = scalars(tmp_path)
+    for tag in ("charts/SPS", "losses/value_loss", "eval/meta_episode_return", "eval/episode_1_return"):
+        assert tag in logged and all(np.isfinite(logged[tag])), tag
+    k = envs.preset(env_id) and envs.make(env_id, 1).episodes_per_task
+    assert f"eval/episode_{k}_return" in logged and f"eval/episode_{k + 1}_return" not in logged
+    (checkpoint,) = glob.glob(str(tmp_path / "runs" / "*" / f"{method}.pt"))
+    state = torch.load(checkpoint, weights_only=True)
+    assert set(state) == {"agent", "obs_rms", "args"} and state["args"]["env_id"] == env_id
+    # the checkpoint, evaluated on the same fresh tasks as the run's one evaluation, scores the same
+    out = run_script(method, ["--eval-checkpoint", checkpoint, "--num-eval-tasks", "2"], tmp_path)
+    reported = float(out.split("meta-episode return ")[1].split(";")[0])
+    assert reported == pytest.approx(logged["eval/meta_episode_return"][-1], abs=0.01)
+
+
+def cli(method, *args):
+    return subprocess.run(
+        [sys.executable, f"{method}.py", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "COLUMNS": "300"},  # --help wraps at the terminal width
+    )
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--env-id", "HalfCheetah"], "unknown env id 'HalfCheetah'; valid ids: GridWorld, "),
+        (["--lr", "0"], "--lr must be positive"),
+        (["--num-envs", "6", "--num-minibatches", "4"], "--num-envs (6) must be divisible by --num-minibatches (4)"),
+        (["--total-timesteps", "100"], "is below one rollout (960 frames)"),
+    ],
+)
+def test_bad_input_gives_one_clear_line(args, message):
+    result = cli("rnn_hn", *args)
+    assert result.returncode != 0
+    assert result.stderr.strip().splitlines() == [f"error: {result.stderr.strip()[7:]}"]
+    assert message in result.stderr and "Traceback" not in result.stderr
+
+
+def test_help_documents_every_field():
+    result = cli("rnn_hn", "--help")
+    assert result.returncode == 0
+    for field in rnn_hn.Args.__dataclass_fields__:
+        assert "--" + field.replace("_", "-") in result.stdout, field
+    assert "the hypernetwork's input" in result.stdout  # field docstrings reach --help

@@ -298,11 +298,13 @@ def evaluate(agent, eval_envs, obs_rms, device, video_frames=None):
     n = eval_envs.num_envs
     next_obs, _ = eval_envs.reset()
     next_obs = torch.tensor(next_obs, device=device)
-    encoder_state, encoder_prior = agent.encoder.prior(n)
     starts = torch.ones(n, device=device)
     finished = np.zeros(n, bool)
     episode_returns = np.zeros((n, eval_envs.episodes_per_task))
+    if video_frames is not None:
+        video_frames.append(eval_envs.render()[0])
     with torch.no_grad():
+        encoder_state, encoder_prior = agent.encoder.prior(n)
         while not finished.all():
             encoder_output = torch.where(starts.bool().unsqueeze(-1), encoder_prior, encoder_state)
             action, _, _, _ = agent.get_action_and_value(
@@ -395,7 +397,11 @@ if __name__ == "__main__":
             frames = []
             video_envs = meta_envs.make(args.env_id, 1, seed=args.seed + 200_000, render_mode="rgb_array")
             evaluate(agent, video_envs, obs_rms, device, frames)
-            write_video(frames, f"videos/{os.path.basename(args.eval_checkpoint)[:-3]}_eval.mp4", video_envs.metadata["render_fps"])
+            write_video(
+                frames,
+                f"videos/{os.path.basename(args.eval_checkpoint)[:-3]}_eval.mp4",
+                video_envs.metadata["render_fps"],
+            )
         raise SystemExit(0)
     if args.track:
         try:

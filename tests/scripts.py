@@ -7,7 +7,7 @@ import os
 import runpy
 import sys
 
-from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+from benchmarks.events import read_scalars
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 METHODS = ("rnn", "rnn_hn")
@@ -35,7 +35,5 @@ def run_script(method, args, cwd):
 
 def scalars(cwd):
     """{tag: [values in step order]} of the single run under cwd/runs."""
-    (event_file,) = glob.glob(os.path.join(cwd, "runs", "*", "events.out.tfevents.*"))
-    acc = EventAccumulator(event_file, size_guidance={"scalars": 0})
-    acc.Reload()
-    return {tag: [e.value for e in acc.Scalars(tag)] for tag in acc.Tags()["scalars"]}
+    (run_dir,) = glob.glob(os.path.join(cwd, "runs", "*"))
+    return {tag: values for tag, (_, values) in read_scalars(run_dir).items()}

@@ -54,7 +54,10 @@ def test_presets_cover_every_id_with_the_same_fields():
     assert envs.preset("AntDir")["latent_embed_dim"] == 10 and envs.preset("AntDir")["num_minibatches"] == 1
     assert envs.preset("Walker")["latent_dim"] == 10 and envs.preset("Walker")["clip_coef"] == 0.05
     assert envs.preset("MC-LS")["anneal_lr"] and not envs.preset("CheetahDir")["anneal_lr"]
-    assert envs.preset("GridWorldShow")["ti_warmup_updates"] == 100 and envs.preset("CheetahVel")["ti_warmup_updates"] == 563
+    assert (
+        envs.preset("GridWorldShow")["ti_warmup_updates"] == 100
+        and envs.preset("CheetahVel")["ti_warmup_updates"] == 563
+    )
     envs.preset("GridWorld")["num_steps"] = 1  # a copy: the table itself must not change
     assert envs.preset("GridWorld")["num_steps"] == 60
 
@@ -198,3 +201,28 @@ def test_grid_render_draws_agent_and_goal():
     assert centre(frames[0], 1, 0) == (40, 90, 220) and centre(frames[1], 0, 1) == (40, 90, 220)
     gx, gy = info["task"][0].astype(int)
     assert centre(frames[0], gx, gy) == (60, 180, 75)
+
+
+def test_snake_searcher_earns_34_9():
+    """Snake through the columns until the goal is found, then walk straight to it: 732/21 ≈ 34.86 per
+    meta-episode over the 21 goals (the reference level issue 3 quotes for exploring agents)."""
+    snake = [(x, y) for x in range(5) for y in (range(5) if x % 2 == 0 else range(4, -1, -1))][1:]
+    vec = envs.make("GridWorld", len(GOALS), seed=0)
+    vec.reset()
+    vec.env.goal[:] = GOALS  # one sub-environment per goal
+    found, target, pos = [None] * 21, [0] * 21, np.zeros((21, 2), int)
+    total = np.zeros(21)
+    for _ in range(60):
+        goal_or_next = np.array([f if f is not None else snake[k] for f, k in zip(found, target, strict=True)])
+        dx, dy = goal_or_next[:, 0] - pos[:, 0], goal_or_next[:, 1] - pos[:, 1]
+        actions = np.select([dx > 0, dx < 0, dy > 0, dy < 0], [RIGHT, LEFT, UP, DOWN], NOOP)
+        obs, rew, *_ = vec.step(actions)
+        total += rew
+        for i in range(21):
+            cell = tuple(obs[i, :2].astype(int))
+            if rew[i] == 1.0 and found[i] is None:
+                found[i] = cell
+            if found[i] is None and cell == snake[target[i]]:
+                target[i] += 1
+        pos = np.where(obs[:, 2:3] == 1, 0, obs[:, :2].astype(int))  # flag 1: already back on the start
+    assert total.mean() == pytest.approx(732 / 21, abs=1e-4)

@@ -230,3 +230,17 @@ def test_help_documents_every_field():
     for field in rnn_hn.Args.__dataclass_fields__:
         assert "--" + field.replace("_", "-") in result.stdout, field
     assert "the hypernetwork's input" in result.stdout  # field docstrings reach --help
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_non_finite_loss_stops_the_run(method, tmp_path, monkeypatch):
+    huber = torch.nn.functional.huber_loss
+    monkeypatch.setattr(torch.nn.functional, "huber_loss", lambda *a, **k: huber(*a, **k) * float("nan"))
+    with pytest.raises(SystemExit, match="non-finite loss at iteration 1"):
+        run_script(method, TINY, tmp_path)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the fallback on a machine without CUDA")
+def test_cuda_flag_falls_back_to_the_cpu_with_a_message(tmp_path):
+    out = run_script("rnn_hn", TINY + ["--cuda"], tmp_path)
+    assert out.startswith("--cuda: no CUDA device available, running on the CPU\n") and "iter 2/2" in out

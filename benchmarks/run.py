@@ -38,6 +38,14 @@ def curve_rows(scalars: dict) -> list[dict]:
     return rows
 
 
+def write_curve(path: str, rows: list[dict]) -> None:
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    with open(path, "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+
+
 def summary(scalars: dict, wall_clock: float) -> dict:
     returns = scalars["eval/meta_episode_return"][1]
     frames = scalars["charts/SPS"][0][-1]
@@ -67,11 +75,7 @@ def main(argv=None):
     scalars = read_scalars(run_dir)
     rows = curve_rows(scalars)
     if args.csv:
-        os.makedirs(os.path.dirname(os.path.abspath(args.csv)), exist_ok=True)
-        with open(args.csv, "w", newline="") as f:
-            writer = csv.DictWriter(f, fieldnames=list(rows[0]))
-            writer.writeheader()
-            writer.writerows(rows)
+        write_curve(args.csv, rows)
         print(f"curve: {args.csv}")
     for key, value in summary(scalars, wall_clock).items():
         print(f"{key}: {value:.3f}" if isinstance(value, float) else f"{key}: {value}")

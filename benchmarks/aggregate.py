@@ -1,0 +1,317 @@
+"""Learning curves and tables from a sweep, as the paper draws them (reference-spec §5.1).
+
+    python benchmarks/aggregate.py sweeps/GridWorld docs/results/GridWorld --out docs/results/
+
+SOURCES are run directories, directories holding them (a sweep's output directory or its runs/), exported curve
+CSVs ({env}__{method}__lr{L}__s{S}.csv from benchmarks/sweep.py --export, with their .json beside them), or
+directories of those. Runs are grouped by (env, method, lr, seed); unfinished runs are left out (said so).
+
+Per (env, method) the best learning rate is the one with the highest mean over seeds of the average evaluation
+meta-episode return over the whole run (--final: of the final return instead). For every environment, OUT gets
+
+- {env}.png: one curve per method at its best lr, the mean over seeds of the curves smoothed by a trailing moving
+  average over 10% of their points (edge-padded), interpolated onto a common grid of at most 200 frame values,
+  with the 68% bootstrap confidence band of that mean across seeds; reference returns where they are known;
+- {env}.md: per method its best lr, seeds, final and average-over-training return (mean over seeds +- half-width
+  of the 68% bootstrap CI), frames, wall-clock and frames/s; then every lr's selection score.
+
+"Final return" is the last point of the smoothed curve, i.e. the mean of the last 10% of the evaluations.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import glob
+import json
+import os
+import re
+import sys
+from collections import defaultdict
+from dataclasses import dataclass
+
+import numpy as np
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+from benchmarks.events import read_run, run_finished  # noqa: E402
+from benchmarks.run import METHODS, summary  # noqa: E402
+from benchmarks.sweep import lr_str  # noqa: E402
+
+LABELS = {"rnn": "RNN", "rnn_hn": "RNN+HN", "vi_hn": "VI+HN", "ti_naive": "TI Naive", "ti": "TI", "ti_pp_hn": "TI++HN"}
+COLORS = {"rnn": "C0", "rnn_hn": "C3", "vi_hn": "C2", "ti_naive": "C7", "ti": "C1", "ti_pp_hn": "C4"}
+# known meta-episode returns (reference-spec §4.1, §4.5)
+REFERENCE_LINES = {
+    "GridWorld": [(44.3, "goal-knowing oracle")],
+    "GridWorldShow": [(44.3, "goal-knowing oracle")],
+    "MC-LS": [(27.4, "optimum"), (20.4, "navigate, then guess")],
+}
+EXPORT_NAME = re.compile(r"^(?P<env>.+?)__(?P<method>.+?)__lr(?P<lr>[^_]+)__s(?P<seed>-?\d+)\.csv$")
+RUN_NAME = re.compile(r"^(?P<env>.+?)__(?P<exp>.+)__(?P<seed>-?\d+)__(?P<time>\d+)$")
+
+
+@dataclass
+class Curve:
+    env_id: str
+    method: str
+    lr: str
+    seed: int
+    frames: np.ndarray
+    returns: np.ndarray  # eval meta-episode return at each of `frames`
+    wall_clock_s: float | None
+    frames_per_s: float | None
+    source: str
+    started: int = 0  # unix time the run started, to keep the newest of repeated runs
+
+
+def load_run_dir(run_dir: str) -> Curve | None:
+    """A run directory written by a method script; None (with a message) if it did not finish."""
+    match = RUN_NAME.match(os.path.basename(os.path.normpath(run_dir)))
+    if match is None:
+        print(f"skipped {run_dir}: not named {{env_id}}__{{exp_name}}__{{seed}}__{{time}}")
+        return None
+    info = read_run(run_dir)
+    if run_finished(info) is False or "eval/meta_episode_return" not in info["scalars"]:
+        print(f"skipped {run_dir}: the run did not finish")
+        return None
+    method, lr = match["exp"].rsplit("_lr", 1) if "_lr" in match["exp"] else (match["exp"], "")
+    if not re.fullmatch(r"[0-9.]+(e-?\d+)?", lr, re.IGNORECASE):  # not a sweep's exp name: the logged lr
+        method, lr = match["exp"], info["hparams"].get("lr", "nan")
+    stats = summary(info["scalars"], info["wall_clock_s"]) if info["wall_clock_s"] else {}
+    frames, returns = info["scalars"]["eval/meta_episode_return"]
+    return Curve(
+        match["env"],
+        method,
+        lr_str(lr),
+        int(match["seed"]),
+        np.array(frames, float),
+        np.array(returns, float),
+        stats.get("wall_clock_s"),
+        stats.get("frames_per_s"),
+        run_dir,
+        int(match["time"]),
+    )
+
+
+def load_export(path: str) -> Curve:
+    """An exported curve CSV (benchmarks/sweep.py --export) and, if present, its .json summary."""
+    match = EXPORT_NAME.match(os.path.basename(path))
+    with open(path, newline="") as f:
+        rows = list(csv.DictReader(f))
+    meta = {}
+    if os.path.exists(path[: -len(".csv")] + ".json"):
+        with open(path[: -len(".csv")] + ".json") as f:
+            meta = json.load(f)
+    return Curve(
+        match["env"],
+        match["method"],
+        lr_str(match["lr"]),
+        int(match["seed"]),
+        np.array([float(r["frames"]) for r in rows]),
+        np.array([float(r["eval_meta_episode_return"]) for r in rows]),
+        meta.get("wall_clock_s"),
+        meta.get("frames_per_s"),
+        path,
+    )
+
+
+def load(sources: list[str]) -> list[Curve]:
+    """Every finished run in `sources`, one per (env, method, lr, seed): the newest run directory, else an export."""
+    run_dirs, exports = set(), set()
+    for source in sources:
+        if os.path.isfile(source):
+            if not EXPORT_NAME.match(os.path.basename(source)):
+                raise SystemExit(f"error: {source} is not an exported curve ({{env}}__{{method}}__lr{{L}}__s{{S}}.csv)")
+            exports.add(source)
+        elif os.path.isdir(source):
+            events = glob.glob(os.path.join(glob.escape(source), "**", "events.out.tfevents.*"), recursive=True)
+            run_dirs.update(os.path.dirname(e) for e in events)
+            csvs = glob.glob(os.path.join(glob.escape(source), "**", "*.csv"), recursive=True)
+            exports.update(p for p in csvs if EXPORT_NAME.match(os.path.basename(p)))
+        else:
+            raise SystemExit(f"error: no such file or directory: {source}")
+    curves = [c for c in map(load_run_dir, sorted(run_dirs)) if c is not None]
+    curves += [load_export(p) for p in sorted(exports)]
+    unique = {}
+    for curve in sorted(curves, key=lambda c: c.started, reverse=True):
+        unique.setdefault((curve.env_id, curve.method, curve.lr, curve.seed), curve)
+    if len(unique) < len(curves):
+        print(f"{len(curves) - len(unique)} repeated runs left out (kept the newest run directory of each)")
+    return list(unique.values())
+
+
+def smooth(values, fraction: float = 0.1) -> np.ndarray:
+    """Trailing moving average over `fraction` of the points (at least 1), the start padded with the first value:
+    out[i] = mean(values[i - w + 1 .. i]) with values[j < 0] = values[0], w = max(1, int(fraction * len))."""
+    values = np.asarray(values, float)
+    window = max(1, int(fraction * len(values)))
+    padded = np.concatenate([np.full(window - 1, values[0]), values])
+    return np.convolve(padded, np.ones(window) / window, mode="valid")
+
+
+def final_value(returns, fraction: float = 0.1) -> float:
+    return float(smooth(returns, fraction)[-1])
+
+
+def score(curve: Curve, final: bool = False) -> float:
+    """What the best lr maximises for one seed: the average eval return over training, or the final return."""
+    return final_value(curve.returns) if final else float(np.mean(curve.returns))
+
+
+def best_lr(by_lr: dict[str, list[Curve]], final: bool = False) -> str:
+    """The lr with the highest mean over seeds of `score` (reference-spec §5.1)."""
+    lrs = sorted(by_lr, key=float, reverse=True)  # ties go to the larger lr
+    return max(lrs, key=lambda lr: np.mean([score(c, final) for c in by_lr[lr]]))
+
+
+def bootstrap_ci(samples, ci: float = 68, n_boot: int = 1000, seed: int = 0):
+    """Percentile bootstrap CI of the mean over axis 0 (seeds), as seaborn's ci=68: resample the seeds with
+    replacement n_boot times and take the (50 -+ ci/2)th percentiles of the resampled means."""
+    samples = np.asarray(samples, float)
+    idx = np.random.default_rng(seed).integers(0, len(samples), (n_boot, len(samples)))
+    means = samples[idx].mean(axis=1)
+    return tuple(np.percentile(means, [50 - ci / 2, 50 + ci / 2], axis=0))
+
+
+def aligned(curves: list[Curve], fraction: float = 0.1, max_points: int = 200):
+    """(grid, smoothed curves on it as a seeds x points array): the seeds' own frames when they all share them
+    (and there are at most max_points), else max_points frames spanning the range every seed covers."""
+    smoothed = [smooth(c.returns, fraction) for c in curves]
+    same = all(np.array_equal(c.frames, curves[0].frames) for c in curves)
+    if same and len(curves[0].frames) <= max_points:
+        return curves[0].frames, np.stack(smoothed)
+    start, end = max(c.frames[0] for c in curves), min(c.frames[-1] for c in curves)
+    grid = np.linspace(start, end, min(max_points, max(len(c.frames) for c in curves)))
+    return grid, np.stack([np.interp(grid, c.frames, s) for c, s in zip(curves, smoothed, strict=True)])
+
+
+def _mean_ci(values, ci) -> str:
+    lo, hi = bootstrap_ci(np.asarray(values)[:, None], ci)
+    return f"{np.mean(values):.2f} ± {(hi[0] - lo[0]) / 2:.2f}"
+
+
+def _duration(seconds) -> str:
+    if seconds is None:
+        return "?"
+    seconds = int(round(seconds))
+    return (
+        f"{seconds // 3600}h{seconds % 3600 // 60:02d}m" if seconds >= 3600 else f"{seconds // 60}m{seconds % 60:02d}s"
+    )
+
+
+def _mean(values):
+    values = [v for v in values if v is not None]
+    return float(np.mean(values)) if values else None
+
+
+def _method_order(method: str):
+    return (METHODS.index(method) if method in METHODS else len(METHODS), method)
+
+
+def table(env_id: str, groups: dict, best: dict, final: bool, ci: float) -> str:
+    """The markdown results table of one environment; groups[method][lr] = [Curve per seed]."""
+    criterion = "final" if final else "average over training"
+    lines = [
+        f"## {env_id}",
+        "",
+        f"Best learning rate per method: highest mean over seeds of the {criterion} eval meta-episode return. "
+        f"Returns: mean over seeds ± half-width of the {ci:g}% bootstrap CI; final = mean of the last 10% of "
+        "the evaluations; wall-clock and frames/s: mean over seeds.",
+        "",
+        "| method | best lr | seeds | final eval return | average over training | frames | wall-clock | frames/s |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for method in sorted(groups, key=_method_order):
+        curves = groups[method][best[method]]
+        fps = _mean(c.frames_per_s for c in curves)
+        lines.append(
+            f"| {LABELS.get(method, method)} | {best[method]} | {len(curves)} "
+            f"| {_mean_ci([final_value(c.returns) for c in curves], ci)} "
+            f"| {_mean_ci([np.mean(c.returns) for c in curves], ci)} "
+            f"| {int(max(c.frames[-1] for c in curves)):,} | {_duration(_mean(c.wall_clock_s for c in curves))} "
+            f"| {'?' if fps is None else f'{fps:,.0f}'} |"
+        )
+    lines += ["", "All learning rates (mean over seeds; * = selected):", ""]
+    lines += ["| method | lr | seeds | average over training | final eval return |", "|---|---|---|---|---|"]
+    for method in sorted(groups, key=_method_order):
+        for lr in sorted(groups[method], key=float, reverse=True):
+            curves = groups[method][lr]
+            mark = " *" if lr == best[method] else ""
+            lines.append(
+                f"| {LABELS.get(method, method)} | {lr}{mark} | {len(curves)} "
+                f"| {np.mean([np.mean(c.returns) for c in curves]):.2f} "
+                f"| {np.mean([final_value(c.returns) for c in curves]):.2f} |"
+            )
+    return "\n".join(lines) + "\n"
+
+
+def plot(env_id: str, groups: dict, best: dict, path: str, ci: float):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import matplotlib.ticker
+
+    fig, ax = plt.subplots(figsize=(6.4, 4.4))
+    for method in sorted(groups, key=_method_order):
+        curves = groups[method][best[method]]
+        grid, values = aligned(curves)
+        lo, hi = bootstrap_ci(values, ci)
+        label = f"{LABELS.get(method, method)} (lr {best[method]}, {len(curves)} seeds)"
+        ax.plot(grid, values.mean(axis=0), color=COLORS.get(method), label=label)
+        ax.fill_between(grid, lo, hi, color=COLORS.get(method), alpha=0.2, linewidth=0)
+    for i, (value, name) in enumerate(REFERENCE_LINES.get(env_id, [])):
+        ax.axhline(value, color="k", linestyle=["--", ":"][i % 2], linewidth=1, label=f"{name} ({value})")
+    ax.xaxis.set_major_formatter(matplotlib.ticker.EngFormatter(sep=""))  # 500k, 2M
+    ax.set_xlabel("frames")
+    ax.set_ylabel("eval meta-episode return")
+    ax.set_title(f"{env_id} (mean over seeds, {ci:g}% bootstrap CI)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize="small")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def aggregate(curves: list[Curve], out: str, final: bool = False, ci: float = 68) -> dict:
+    """Write {env}.png and {env}.md to `out` for every environment; return {env: {method: best lr}}."""
+    by_env = defaultdict(lambda: defaultdict(lambda: defaultdict(list)))
+    for c in curves:
+        by_env[c.env_id][c.method][c.lr].append(c)
+    os.makedirs(out, exist_ok=True)
+    chosen = {}
+    for env_id, groups in sorted(by_env.items()):
+        for by_lr in groups.values():
+            for seeds in by_lr.values():
+                seeds.sort(key=lambda c: c.seed)
+        best = {method: best_lr(by_lr, final) for method, by_lr in groups.items()}
+        plot(env_id, groups, best, os.path.join(out, f"{env_id}.png"), ci)
+        text = table(env_id, groups, best, final, ci)
+        with open(os.path.join(out, f"{env_id}.md"), "w") as f:
+            f.write(text)
+        print(text)
+        print(f"wrote {os.path.join(out, env_id + '.png')} and {env_id}.md")
+        chosen[env_id] = best
+    return chosen
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("sources", nargs="+", metavar="SOURCE", help="run directories, sweep directories or CSVs")
+    parser.add_argument("--out", required=True, help="directory for the PNGs and markdown tables")
+    parser.add_argument("--final", action="store_true", help="pick the lr by final return, not by the average")
+    parser.add_argument("--ci", type=float, default=68, help="bootstrap confidence level in %% (default: 68)")
+    parser.add_argument("--methods", nargs="+", help="only these methods")
+    parser.add_argument("--env-ids", nargs="+", help="only these environments")
+    args = parser.parse_args(argv)
+    curves = load(args.sources)
+    curves = [c for c in curves if (not args.methods or c.method in args.methods)]
+    curves = [c for c in curves if (not args.env_ids or c.env_id in args.env_ids)]
+    if not curves:
+        raise SystemExit("error: no finished runs found in " + " ".join(args.sources))
+    return aggregate(curves, args.out, args.final, args.ci)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,380 @@
+"""Sweep methods x environments x seeds x learning rates, locally or as a SLURM job array; export the curves.
+
+    # the paper's grid (5 lrs x seeds 73, 20, 3; MC-LS gets seed 99 too) for two methods on Grid-World, 2M frames
+    python benchmarks/sweep.py --methods rnn rnn_hn --env-ids GridWorld --total-timesteps 2000000 \\
+        --export docs/results/GridWorld
+
+    # the same runs as a SLURM job array (one task per run); anything after `--` goes to every method script
+    python benchmarks/sweep.py --methods rnn rnn_hn vi_hn --env-ids CheetahDir --slurm cheetah.sbatch \\
+        --slurm-option=--partition=cpu -- --num-envs 16
+
+One run is exactly the command a user types, run with its working directory in the sweep's output directory
+(default sweeps/{env ids}/), which therefore holds runs/ (TensorBoard), logs/{run}.log and logs/{run}.done:
+
+    python {method}.py --env-id E --seed S --lr L --exp-name {method}_lr{L} --threads T [--total-timesteps N] ...
+
+Runs are resumable: a run with a .done marker (written when its command exits 0), or whose event file holds its
+last evaluation (runs/ copied back from a cluster), is skipped on re-launch; a run that crashed or was
+interrupted is run again from scratch. --export DIR writes each finished run's evaluation curve to
+DIR/{env}__{method}__lr{L}__s{S}.csv (benchmarks/run.py's columns) with a .json beside it (frames, wall-clock,
+frames/s, command), small enough to commit; --no-run exports without running anything.
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import json
+import os
+import shlex
+import subprocess
+import sys
+import time
+from collections import deque
+from dataclasses import dataclass
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+import envs  # noqa: E402
+from benchmarks.events import read_run, run_finished  # noqa: E402
+from benchmarks.run import METHODS, curve_rows, summary, write_curve  # noqa: E402
+
+LRS = ("3e-3", "1e-3", "3e-4", "1e-4", "3e-5")  # the paper's grid (reference-spec §5.2)
+SEEDS = (73, 20, 3)
+EXTRA_SEEDS = {"MC-LS": (99,)}  # 4 seeds on MineCraft (§5.2)
+
+
+def lr_str(lr: str | float) -> str:
+    """The canonical spelling of a learning rate, used in exp names and file names: 0.003 -> 3e-3, 2.5e-4."""
+    mantissa, exponent = f"{float(lr):e}".split("e")
+    mantissa = mantissa.rstrip("0").rstrip(".")
+    return f"{mantissa}e{int(exponent)}"
+
+
+@dataclass(frozen=True)
+class Run:
+    method: str
+    env_id: str
+    seed: int
+    lr: str  # canonical (lr_str)
+
+    @property
+    def exp_name(self) -> str:
+        return f"{self.method}_lr{self.lr}"
+
+    @property
+    def name(self) -> str:
+        """The run's name in logs/ and in exported file names."""
+        return f"{self.env_id}__{self.method}__lr{self.lr}__s{self.seed}"
+
+    def run_dirs(self, out: str) -> list[str]:
+        """This run's TensorBoard directories under out/runs (one per attempt), oldest first."""
+        pattern = os.path.join(
+            glob.escape(os.path.join(out, "runs")), f"{self.env_id}__{self.exp_name}__{self.seed}__*"
+        )
+        return sorted((d for d in glob.glob(pattern) if _started(d) is not None), key=_started)
+
+
+def _started(run_dir: str) -> int | None:
+    """The unix time at the end of a run directory's name (when the script created it)."""
+    stamp = run_dir.rsplit("__", 1)[-1]
+    return int(stamp) if stamp.isdigit() else None
+
+
+def grid(methods, env_ids, seeds=None, lrs=LRS) -> list[Run]:
+    """Every (method, env, seed, lr) run, env-major so that one environment's results complete first."""
+    runs = []
+    for env_id in env_ids:
+        env_seeds = list(seeds) if seeds else [*SEEDS, *EXTRA_SEEDS.get(env_id, ())]
+        for method in methods:
+            for lr in lrs:
+                for seed in env_seeds:
+                    runs.append(Run(method, env_id, int(seed), lr_str(lr)))
+    return runs
+
+
+def command(run: Run, threads: int, total_timesteps: int | None = None, script_args=(), python=sys.executable):
+    cmd = [python, os.path.join(ROOT, f"{run.method}.py"), "--env-id", run.env_id, "--seed", str(run.seed)]
+    cmd += ["--lr", run.lr, "--exp-name", run.exp_name, "--threads", str(threads)]
+    if total_timesteps is not None:
+        cmd += ["--total-timesteps", str(total_timesteps)]
+    return cmd + list(script_args)
+
+
+def identity(cmd: list[str]) -> list[str]:
+    """What makes two commands the same run: everything but the interpreter and --threads."""
+    args = cmd[2:]
+    i = args.index("--threads")
+    return [os.path.basename(cmd[1]), *args[:i], *args[i + 2 :]]
+
+
+def _paths(out: str, run: Run) -> tuple[str, str]:
+    base = os.path.join(out, "logs", run.name)
+    return base + ".log", base + ".done"
+
+
+def status(run: Run, cmd: list[str], out: str, total_timesteps: int | None) -> tuple[str, str | None, float | None]:
+    """("finished", run_dir, process wall-clock if known), ("failed", log, None) for an earlier attempt that did
+    not finish, ("changed", marker or run_dir, None) for a run finished with another command, or ("new", None, None).
+    A .done marker only counts for the same command (a different --total-timesteps or script argument means a
+    different run); without one, the newest run directory whose event file holds its last evaluation counts
+    (at the requested --total-timesteps, if given)."""
+    log, done = _paths(out, run)
+    changed = False
+    if os.path.exists(done):
+        with open(done) as f:
+            marker = json.load(f)
+        run_dir = os.path.join(out, marker["run_dir"])
+        changed = identity(marker["command"]) != identity(cmd)
+        if not changed and os.path.isdir(run_dir):
+            return "finished", run_dir, marker["wall_clock_s"]
+    for run_dir in reversed(run.run_dirs(out)):
+        try:
+            info = read_run(run_dir)
+        except FileNotFoundError:
+            continue
+        wanted = total_timesteps is None or info["hparams"].get("total_timesteps") == str(total_timesteps)
+        if run_finished(info):
+            if wanted:
+                return "finished", run_dir, None
+            changed = True
+    if changed:
+        return "changed", done if os.path.exists(done) else run.run_dirs(out)[-1], None
+    if os.path.exists(log) or run.run_dirs(out):
+        return "failed", log, None
+    return "new", None, None
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(round(seconds))
+    if seconds >= 3600:
+        return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
+    return f"{seconds // 60}m{seconds % 60:02d}s" if seconds >= 60 else f"{seconds}s"
+
+
+def execute(jobs: list[tuple[Run, list[str]]], out: str, workers: int, threads: int, total: int, skipped: int):
+    """Run the commands with at most `workers` at a time; return {"finished": [...], "failed": [(run, log)]}."""
+    os.makedirs(os.path.join(out, "logs"), exist_ok=True)
+    queue, running, durations = deque(jobs), {}, []
+    result = {"finished": [], "failed": []}
+    env = dict(os.environ, OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
+
+    def progress():
+        done = skipped + len(result["finished"])
+        eta = "?"
+        if durations:
+            eta = _duration(sum(durations) / len(durations) * (len(queue) + len(running)) / workers)
+        elif not queue and not running:
+            eta = "0s"
+        print(
+            f"[{done + len(result['failed'])}/{total}] done {done}, failed {len(result['failed'])}, "
+            f"running {len(running)}, ETA {eta}",
+            flush=True,
+        )
+
+    def launch():
+        while queue and len(running) < workers:
+            run, cmd = queue.popleft()
+            f = open(_paths(out, run)[0], "a")  # closed when the run ends
+            f.write(f"# {time.strftime('%Y-%m-%d %H:%M:%S')} (cwd {os.path.abspath(out)}): {shlex.join(cmd)}\n")
+            f.flush()
+            process = subprocess.Popen(cmd, cwd=out, stdout=f, stderr=subprocess.STDOUT, env=env)
+            running[process] = (run, cmd, time.time(), f)
+
+    try:
+        launch()
+        progress()
+        while running:
+            time.sleep(0.2)
+            ended = [p for p in running if p.poll() is not None]
+            for process in ended:
+                run, cmd, start, f = running.pop(process)
+                f.close()
+                wall_clock = time.time() - start
+                log, done = _paths(out, run)
+                run_dirs = [d for d in run.run_dirs(out) if _started(d) >= int(start)]
+                if process.returncode == 0 and run_dirs:
+                    marker = {"command": cmd, "run_dir": os.path.relpath(run_dirs[-1], out), "wall_clock_s": wall_clock}
+                    with open(done, "w") as g:
+                        json.dump(marker, g, indent=1)
+                    result["finished"].append(run)
+                    durations.append(wall_clock)
+                else:
+                    why = f"exit code {process.returncode}" if process.returncode else "no run directory written"
+                    print(f"failed: {run.name} ({why}; log: {log})", flush=True)
+                    result["failed"].append((run, log))
+            if ended:
+                launch()
+                progress()
+    except KeyboardInterrupt:
+        for process, (run, _, _, f) in running.items():
+            process.terminate()
+            process.wait()
+            f.close()
+            result["failed"].append((run, _paths(out, run)[0]))
+        print("interrupted: the runs in progress were stopped; launch again to resume", flush=True)
+        result["interrupted"] = True
+    return result
+
+
+def slurm_script(jobs, out: str, threads: int, time_limit: str, mem: str, options=(), name="hypermeta") -> str:
+    """A job-array script running the same commands, one array task per run, with the same logs/ layout."""
+    out = os.path.abspath(out)
+    lines = [
+        "#!/bin/bash",
+        f"# {len(jobs)} runs written by benchmarks/sweep.py; submit with: sbatch {{this file}}",
+        f"#SBATCH --job-name={name}",
+        f"#SBATCH --array=0-{len(jobs) - 1}",
+        "#SBATCH --ntasks=1",
+        f"#SBATCH --cpus-per-task={threads}",
+        f"#SBATCH --time={time_limit}",
+        f"#SBATCH --mem={mem}",
+        f"#SBATCH --output={out}/logs/slurm-%A_%a.out",
+        *[f"#SBATCH {option}" for option in options],
+        "set -uo pipefail",
+        f"cd {shlex.quote(out)}",
+        "mkdir -p logs",
+        f"export OMP_NUM_THREADS={threads} MKL_NUM_THREADS={threads}",
+        "NAMES=(",
+        *[f"  {shlex.quote(run.name)}" for run, _ in jobs],
+        ")",
+        "COMMANDS=(",
+        *[f"  {shlex.quote(shlex.join(cmd))}" for _, cmd in jobs],
+        ")",
+        "name=${NAMES[$SLURM_ARRAY_TASK_ID]}",
+        "cmd=${COMMANDS[$SLURM_ARRAY_TASK_ID]}",
+        'echo "# $(date "+%Y-%m-%d %H:%M:%S") (array task $SLURM_ARRAY_TASK_ID): $cmd" >> "logs/$name.log"',
+        'eval "$cmd" >> "logs/$name.log" 2>&1',
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def export(run: Run, run_dir: str, wall_clock: float | None, cmd: list[str], directory: str) -> str:
+    """Write run_dir's evaluation curve to directory/{run.name}.csv and its summary to {run.name}.json:
+    benchmarks/run.py's summary, whose wall-clock is the event file's span (what the aggregator measures on run
+    directories too), plus the whole process's wall-clock when the sweep ran it (`wall_clock`, else None)."""
+    info = read_run(run_dir)
+    rows = curve_rows(info["scalars"])
+    path = os.path.join(directory, run.name + ".csv")
+    write_curve(path, rows)
+    meta = {"env_id": run.env_id, "method": run.method, "lr": run.lr, "seed": run.seed}
+    meta.update(summary(info["scalars"], info["wall_clock_s"]))
+    meta["process_wall_clock_s"] = None if wall_clock is None else round(wall_clock, 1)
+    meta.update({"command": shlex.join(identity(cmd)), "run_dir": os.path.basename(run_dir)})
+    with open(path[: -len(".csv")] + ".json", "w") as f:
+        json.dump(meta, f, indent=1)
+    return path
+
+
+def parse_args(argv):
+    argv = list(sys.argv[1:] if argv is None else argv)
+    script_args = argv[argv.index("--") + 1 :] if "--" in argv else []
+    argv = argv[: argv.index("--")] if "--" in argv else argv
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--methods", nargs="+", required=True, choices=METHODS)
+    parser.add_argument("--env-ids", nargs="+", required=True, choices=envs.ENV_IDS, metavar="ENV_ID")
+    parser.add_argument("--seeds", nargs="+", type=int, help=f"default: {SEEDS}, plus 99 on MC-LS")
+    parser.add_argument("--lrs", nargs="+", default=list(LRS), help="default: the paper's grid %(default)s")
+    parser.add_argument("--total-timesteps", type=int, help="frames per run (default: the environment's preset)")
+    parser.add_argument("--out", help="output directory (default: sweeps/{env ids joined by _})")
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    parser.add_argument("--workers", type=int, help=f"runs at a time (default: cores // threads; {cores} cores here)")
+    parser.add_argument("--threads", type=int, help="torch threads per run (default: cores // workers, at least 1)")
+    parser.add_argument("--python", default=sys.executable, help="interpreter in the commands (default: this one)")
+    parser.add_argument("--dry-run", action="store_true", help="print the commands that would run, run nothing")
+    parser.add_argument("--no-run", action="store_true", help="run nothing (use with --export)")
+    parser.add_argument("--export", metavar="DIR", help="export every finished run's curve to DIR (after running)")
+    parser.add_argument("--slurm", metavar="FILE", help="write the pending runs as a SLURM job-array script instead")
+    parser.add_argument("--slurm-time", default="24:00:00", help="#SBATCH --time (default: %(default)s)")
+    parser.add_argument("--slurm-mem", default="4G", help="#SBATCH --mem (default: %(default)s)")
+    parser.add_argument(
+        "--slurm-option", action="append", default=[], help="extra #SBATCH line, e.g. --slurm-option=--partition=cpu"
+    )
+    args = parser.parse_args(argv)
+    args.script_args = script_args
+    args.out = args.out or os.path.join("sweeps", "_".join(args.env_ids))
+    if args.threads is None:
+        args.workers = args.workers or cores
+        args.threads = max(1, cores // args.workers)
+    elif args.workers is None:
+        args.workers = max(1, cores // args.threads)
+    if args.workers < 1 or args.threads < 1:
+        parser.error("--workers and --threads must be >= 1")
+    if args.workers * args.threads > cores and not (args.slurm or args.dry_run or args.no_run):
+        print(f"warning: {args.workers} workers x {args.threads} threads > {cores} cores", file=sys.stderr)
+    for method in args.methods:
+        if not os.path.exists(os.path.join(ROOT, f"{method}.py")):
+            parser.error(f"{method}.py does not exist (yet) in {ROOT}")
+    return args
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    runs = grid(args.methods, args.env_ids, args.seeds, args.lrs)
+    jobs = [(run, command(run, args.threads, args.total_timesteps, args.script_args, args.python)) for run in runs]
+    finished, pending = {}, []
+    for run, cmd in jobs:
+        state, where, wall_clock = status(run, cmd, args.out, args.total_timesteps)
+        if state == "finished":
+            finished[run] = (where, wall_clock)
+        else:
+            pending.append((run, cmd, state, where))
+    print(
+        f"{len(runs)} runs in {args.out}: {len(finished)} finished (skipped), {len(pending)} to run "
+        f"({args.workers} workers x {args.threads} threads)",
+        flush=True,
+    )
+    for run, _, state, log in pending:
+        if state == "failed":
+            print(f"retrying {run.name}: an earlier attempt did not finish (log: {log})")
+        elif state == "changed":
+            print(f"re-running {run.name}: it finished before with other arguments ({log})")
+    todo = [(run, cmd) for run, cmd, _, _ in pending]
+
+    if args.dry_run:
+        print(f"# cwd: {os.path.abspath(args.out)}")
+        for _, cmd in todo:
+            print(shlex.join(cmd))
+        return 0
+    if args.slurm:
+        if not todo:
+            print("nothing to run: no SLURM script written")
+            return 0
+        os.makedirs(os.path.join(args.out, "logs"), exist_ok=True)
+        name = "hypermeta-" + "_".join(args.env_ids)
+        text = slurm_script(todo, args.out, args.threads, args.slurm_time, args.slurm_mem, args.slurm_option, name)
+        with open(args.slurm, "w") as f:
+            f.write(text)
+        print(f"wrote {args.slurm}: {len(todo)} array tasks; submit with: sbatch {args.slurm}")
+        print(f"afterwards: the same command with --no-run --export DIR exports the finished runs from {args.out}")
+        return 0
+
+    failed, interrupted = [], False
+    if not args.no_run and todo:
+        os.makedirs(args.out, exist_ok=True)
+        result = execute(todo, args.out, args.workers, args.threads, len(runs), len(finished))
+        for run in result["finished"]:
+            finished[run] = status(run, dict(jobs)[run], args.out, args.total_timesteps)[1:]
+        failed, interrupted = result["failed"], result.get("interrupted", False)
+        print(f"summary: {len(result['finished'])} finished, {len(runs) - len(todo)} skipped, {len(failed)} failed")
+        for run, log in failed:
+            print(f"  failed: {run.name} (log: {log})")
+    elif todo:
+        print(f"--no-run: {len(todo)} runs not finished, not run")
+
+    if args.export:
+        os.makedirs(args.export, exist_ok=True)
+        for run, cmd in jobs:
+            if run in finished:
+                export(run, *finished[run], cmd, args.export)
+        print(f"exported {len(finished)} of {len(runs)} runs to {args.export}")
+        for run in runs:
+            if run not in finished:
+                print(f"  not finished, not exported: {run.name}")
+    return 130 if interrupted else 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,243 @@
+"""benchmarks/sweep.py and benchmarks/aggregate.py: a tiny sweep end to end, lr selection, smoothing, bootstrap CI,
+and the SLURM script."""
+
+import contextlib
+import csv
+import io
+import json
+import os
+import shlex
+import subprocess
+
+import numpy as np
+import pytest
+
+from benchmarks import aggregate, sweep
+
+GRID = ["--methods", "rnn", "rnn_hn", "--env-ids", "GridWorld", "--seeds", "73", "20", "--lrs", "1e-3", "3e-4"]
+GRID += ["--total-timesteps", "32", "--workers", "2"]
+SCRIPT_ARGS = ["--", "--num-envs", "2", "--num-steps", "8", "--num-minibatches", "1", "--eval-interval", "1"]
+SCRIPT_ARGS += ["--num-eval-tasks", "2"]
+NAMES = {f"GridWorld__{m}__lr{lr}__s{s}" for m in ("rnn", "rnn_hn") for lr in ("1e-3", "3e-4") for s in (73, 20)}
+
+
+def call(main, argv):
+    """(return value, stdout) of a benchmarks main()."""
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        rc = main(argv)
+    return rc, out.getvalue()
+
+
+@pytest.fixture(scope="module")
+def tiny_sweep(tmp_path_factory):
+    """8 real runs: rnn and rnn_hn x GridWorld x 2 seeds x 2 lrs, 32 frames each, 2 workers."""
+    out = str(tmp_path_factory.mktemp("sweep"))
+    rc, stdout = call(sweep.main, [*GRID, "--out", out, *SCRIPT_ARGS])
+    return out, rc, stdout
+
+
+def test_tiny_sweep_runs_resumes_and_exports(tiny_sweep, tmp_path):
+    out, rc, stdout = tiny_sweep
+    assert rc == 0, stdout
+    assert "8 runs in" in stdout and "summary: 8 finished, 0 skipped, 0 failed" in stdout
+    assert "[8/8] done 8, failed 0, running 0" in stdout
+    assert {f[: -len(".done")] for f in os.listdir(os.path.join(out, "logs")) if f.endswith(".done")} == NAMES
+    run_dirs = sorted(os.listdir(os.path.join(out, "runs")))
+    assert len(run_dirs) == 8 and all(d.startswith("GridWorld__rnn") for d in run_dirs)
+
+    # a second launch runs nothing, even without the .done markers (it reads the event files), and exports
+    for name in NAMES:
+        os.remove(os.path.join(out, "logs", name + ".done"))
+    export = str(tmp_path / "export")
+    rc, stdout = call(sweep.main, [*GRID, "--out", out, "--export", export, *SCRIPT_ARGS])
+    assert rc == 0 and "8 finished (skipped), 0 to run" in stdout and "retrying" not in stdout
+    assert sorted(os.listdir(os.path.join(out, "runs"))) == run_dirs
+    assert f"exported 8 of 8 runs to {export}" in stdout
+    assert set(os.listdir(export)) == {n + ext for n in NAMES for ext in (".csv", ".json")}
+    for name in NAMES:
+        with open(os.path.join(export, name + ".csv"), newline="") as f:
+            rows = list(csv.DictReader(f))
+        assert [int(r["frames"]) for r in rows] == [16, 32]  # --eval-interval 1: after both iterations
+        assert set(rows[0]) == {"frames", "eval_meta_episode_return"} | {f"episode_{k}_return" for k in (1, 2, 3, 4)}
+        for row in rows:  # a meta-episode's return is the sum of its 4 episodes' returns
+            episodes = sum(float(row[f"episode_{k}_return"]) for k in (1, 2, 3, 4))
+            assert float(row["eval_meta_episode_return"]) == pytest.approx(episodes, abs=1e-4)
+        with open(os.path.join(export, name + ".json")) as f:
+            meta = json.load(f)
+        env, method, lr, seed = name.split("__")
+        assert (meta["env_id"], meta["method"], "lr" + meta["lr"], f"s{meta['seed']}") == (env, method, lr, seed)
+        assert meta["frames"] == 32 and meta["wall_clock_s"] > 0 and meta["frames_per_s"] > 0
+        assert meta["command"].startswith(f"{method}.py --env-id GridWorld --seed {seed[1:]} --lr {lr[2:]}")
+        assert meta["final_eval_return"] == pytest.approx(float(rows[-1]["eval_meta_episode_return"]))
+
+    # another frame budget is another run: all 8 would run again, and the runner says why
+    longer = [a if a != "32" else "48" for a in GRID]
+    _, stdout = call(sweep.main, [*longer, "--out", out, "--dry-run", *SCRIPT_ARGS])
+    assert "0 finished (skipped), 8 to run" in stdout and stdout.count("finished before with other arguments") == 8
+    assert stdout.count("--total-timesteps 48") == 8
+
+
+def predicted_best_lr(export, method):
+    """The paper's rule, computed here from the CSVs: highest mean over seeds of the mean eval return
+    (ties to the larger lr, as aggregate.best_lr documents)."""
+    scores = {}
+    for lr in ("1e-3", "3e-4"):
+        means = []
+        for seed in (73, 20):
+            with open(os.path.join(export, f"GridWorld__{method}__lr{lr}__s{seed}.csv"), newline="") as f:
+                means.append(np.mean([float(r["eval_meta_episode_return"]) for r in csv.DictReader(f)]))
+        scores[lr] = np.mean(means)
+    return max(scores, key=lambda lr: (scores[lr], float(lr)))
+
+
+def test_aggregate_tiny_sweep(tiny_sweep, tmp_path):
+    out = tiny_sweep[0]
+    export = str(tmp_path / "export")
+    call(sweep.main, [*GRID, "--out", out, "--no-run", "--export", export, *SCRIPT_ARGS])
+    expected = {m: predicted_best_lr(export, m) for m in ("rnn", "rnn_hn")}
+    for source in (out, export):  # the sweep's event files, or the exported CSVs
+        results = str(tmp_path / ("from_runs" if source == out else "from_csv"))
+        chosen, stdout = call(aggregate.main, [source, "--out", results])
+        assert chosen == {"GridWorld": expected}
+        assert sorted(os.listdir(results)) == ["GridWorld.md", "GridWorld.png"]
+        with open(os.path.join(results, "GridWorld.png"), "rb") as f:
+            assert f.read(8) == b"\x89PNG\r\n\x1a\n"
+        with open(os.path.join(results, "GridWorld.md")) as f:
+            text = f.read()
+        rows = [line for line in text.splitlines() if line.startswith("| RNN")]
+        assert rows[0].startswith(f"| RNN | {expected['rnn']} | 2 | ") and rows[0].endswith(" |")
+        assert rows[1].startswith(f"| RNN+HN | {expected['rnn_hn']} | 2 | ")
+        assert rows[0].split(" | ")[5] == "32"  # frames
+        assert len(rows) == 2 + 4  # the results table, then every (method, lr)
+
+
+def test_failed_run_is_reported_and_retried(tmp_path):
+    fake_python = tmp_path / "python"
+    fake_python.write_text("#!/bin/sh\necho boom\nexit 3\n")
+    fake_python.chmod(0o755)
+    argv = ["--methods", "rnn", "--env-ids", "GridWorld", "--seeds", "1", "--lrs", "1e-3", "--workers", "1"]
+    argv += ["--out", str(tmp_path / "out"), "--python", str(fake_python)]
+    rc, stdout = call(sweep.main, argv)
+    log = os.path.join(str(tmp_path / "out"), "logs", "GridWorld__rnn__lr1e-3__s1.log")
+    assert rc == 1
+    assert f"failed: GridWorld__rnn__lr1e-3__s1 (exit code 3; log: {log})" in stdout
+    assert "summary: 0 finished, 0 skipped, 1 failed" in stdout
+    with open(log) as f:
+        assert "boom" in f.read()
+    rc, stdout = call(sweep.main, argv)
+    assert rc == 1 and f"retrying GridWorld__rnn__lr1e-3__s1: an earlier attempt did not finish (log: {log})" in stdout
+
+
+def write_curve(directory, method, lr, seed, returns):
+    name = f"GridWorld__{method}__lr{lr}__s{seed}"
+    with open(os.path.join(directory, name + ".csv"), "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["frames", "eval_meta_episode_return"])
+        writer.writerows((1000 * (i + 1), r) for i, r in enumerate(returns))
+    with open(os.path.join(directory, name + ".json"), "w") as f:
+        json.dump({"wall_clock_s": 10.0 * seed, "frames_per_s": 100.0 * seed}, f)
+
+
+def test_best_lr_by_average_or_final(tmp_path):
+    """rnn_hn: 1e-3 learns early and then collapses (best average), 3e-4 learns late (best final), 1e-4 never;
+    rnn: 1e-4 is best by both. Three seeds each, offset by -1, 0, +1."""
+    n = 20
+    early = np.r_[np.full(n // 2, 10.0), np.zeros(n // 2)]  # average 5, final 0
+    late = np.r_[np.zeros(3 * n // 4), np.full(n // 4, 12.0)]  # average 3, final 12
+    flat = np.full(n, 1.0)
+    for seed, offset in zip((1, 2, 3), (-1.0, 0.0, 1.0), strict=True):
+        for lr, curve in (("1e-3", early), ("3e-4", late), ("1e-4", flat)):
+            write_curve(tmp_path, "rnn_hn", lr, seed, curve + offset)
+        for lr, curve in (("1e-3", flat), ("1e-4", early + late)):
+            write_curve(tmp_path, "rnn", lr, seed, curve + offset)
+    chosen, stdout = call(aggregate.main, [str(tmp_path), "--out", str(tmp_path / "avg")])
+    assert chosen == {"GridWorld": {"rnn_hn": "1e-3", "rnn": "1e-4"}}
+    with open(tmp_path / "avg" / "GridWorld.md") as f:
+        text = f.read()
+    # mean over seeds 5, the seeds' averages are 4, 5, 6: the 68% bootstrap band of their mean is about +-0.5
+    assert "| RNN+HN | 1e-3 | 3 | 0.00 ± " in text and "| 5.00 ± 0." in text
+    assert "| 20,000 | 0m20s | 200 |" in text  # frames, mean wall-clock and frames/s over the seeds' sidecars
+    chosen, _ = call(aggregate.main, [str(tmp_path), "--out", str(tmp_path / "final"), "--final"])
+    assert chosen == {"GridWorld": {"rnn_hn": "3e-4", "rnn": "1e-4"}}
+
+
+def test_smoothing_matches_hand_computed_example():
+    values = [3, 6, 0, 9, 12, 3, 6, 0, 9, 12] * 3  # 30 points: a trailing window of 3, padded with values[0]
+    smoothed = aggregate.smooth(values)
+    assert smoothed.shape == (30,)
+    assert smoothed[:5].tolist() == pytest.approx([3, (3 + 3 + 6) / 3, (3 + 6 + 0) / 3, (6 + 0 + 9) / 3, 7])
+    assert smoothed[-1] == pytest.approx((0 + 9 + 12) / 3) == aggregate.final_value(values)
+    assert aggregate.smooth([1, 5, 2]).tolist() == [1, 5, 2]  # 10% of 3 points: a window of 1
+
+
+def test_bootstrap_ci_width_and_coverage():
+    rng = np.random.default_rng(1)
+    seeds = rng.normal(5.0, 2.0, size=(400, 3))  # 400 seeds, 3 points on the curve
+    lo, hi = aggregate.bootstrap_ci(seeds, ci=68)
+    mean, standard_error = seeds.mean(0), seeds.std(0, ddof=1) / np.sqrt(len(seeds))
+    assert np.all(lo < mean) and np.all(mean < hi)
+    assert (hi - lo) / 2 == pytest.approx(standard_error, rel=0.15)  # a 68% interval is about +-1 standard error
+    lo95, hi95 = aggregate.bootstrap_ci(seeds, ci=95)
+    assert (hi95 - lo95) / 2 == pytest.approx(1.96 * standard_error, rel=0.15)
+    lo, hi = aggregate.bootstrap_ci(np.array([[0.0], [1.0], [2.0]]))  # 3 seeds: inside their range, around 1
+    assert 0 <= lo[0] < 1 < hi[0] <= 2
+    assert np.array_equal(aggregate.bootstrap_ci(seeds)[0], aggregate.bootstrap_ci(seeds)[0])  # seeded
+
+
+def test_seeds_aligned_by_interpolation():
+    def curve(seed, frames):
+        frames = np.array(frames, float)
+        return aggregate.Curve("GridWorld", "rnn", "1e-3", seed, frames, frames / 10, None, None, "")
+
+    same = [curve(1, range(0, 90, 10)), curve(2, range(0, 90, 10))]
+    grid, values = aggregate.aligned(same)
+    assert grid.tolist() == list(range(0, 90, 10)) and values.shape == (2, 9)
+    grid, values = aggregate.aligned([curve(1, range(0, 90, 10)), curve(2, range(5, 95, 10))])  # 9 points: no smoothing
+    assert grid[0] == 5 and grid[-1] == 80 and len(grid) == 9  # the frames both seeds cover
+    assert values == pytest.approx(np.stack([grid / 10, grid / 10]))
+
+
+def test_slurm_script_runs_the_local_commands(tmp_path):
+    argv = [*GRID, "--out", str(tmp_path / "out"), "--threads", "2", "--workers", "1"]
+    _, dry = call(sweep.main, [*argv, "--dry-run", *SCRIPT_ARGS])
+    local = [shlex.split(line) for line in dry.splitlines()[2:]]
+    assert len(local) == 8 and all(cmd[cmd.index("--threads") + 1] == "2" for cmd in local)
+    runs = sweep.grid(["rnn", "rnn_hn"], ["GridWorld"], [73, 20], ["1e-3", "3e-4"])
+    assert local == [sweep.command(r, 2, 32, SCRIPT_ARGS[1:]) for r in runs]
+    script = str(tmp_path / "sweep.sbatch")
+    call(
+        sweep.main,
+        [*argv, "--slurm", script, "--slurm-time", "2:00:00", "--slurm-option=--partition=cpu", *SCRIPT_ARGS],
+    )
+    with open(script) as f:
+        text = f.read()
+    for line in (
+        "#SBATCH --array=0-7",
+        "#SBATCH --cpus-per-task=2",
+        "#SBATCH --time=2:00:00",
+        "#SBATCH --partition=cpu",
+    ):
+        assert line + "\n" in text
+    listing = (
+        'eval "$(sed -n "/^NAMES=(/,/^)/p; /^COMMANDS=(/,/^)/p" "$0")"; printf "%s\\n" "${COMMANDS[@]}" "${NAMES[@]}"'
+    )
+    lines = subprocess.run(["bash", "-c", listing, script], capture_output=True, text=True, check=True).stdout
+    lines = lines.splitlines()
+    assert [shlex.split(line) for line in lines[:8]] == local  # one array task per run, the same commands
+    assert lines[8:] == [r.name for r in runs]
+    assert not os.path.exists(tmp_path / "out" / "runs")  # nothing ran
+
+
+def test_grid_and_lr_names():
+    assert [sweep.lr_str(x) for x in ("0.003", 3e-05, "1e-3", 2.5e-4, "1E-4")] == [
+        "3e-3",
+        "3e-5",
+        "1e-3",
+        "2.5e-4",
+        "1e-4",
+    ]
+    runs = sweep.grid(["rnn_hn", "vi_hn"], ["GridWorld", "MC-LS"])
+    assert len(runs) == 2 * 5 * 3 + 2 * 5 * 4  # the paper's 5 lrs; seeds 73, 20, 3, and 99 on MC-LS
+    assert {r.seed for r in runs if r.env_id == "MC-LS"} == {73, 20, 3, 99}
+    assert {r.lr for r in runs} == {"3e-3", "1e-3", "3e-4", "1e-4", "3e-5"}

@@ -51,8 +51,9 @@ def make(
 ) -> MetaVecEnv:
     """A vector env of `num_envs` meta-episode environments whose generators derive from `seed`.
 
-    `split` is "train" or "test": only ML10 has a separate test task set; every other id samples its
-    test tasks from the training distribution, as the reference evaluates (reference-spec §5.1).
+    `split` is "train" or "test": ML10's test split is its 5 held-out classes and ML1's is Meta-World's 50
+    held-out goals; every other id samples its test tasks from the training distribution, as the reference
+    evaluates (reference-spec §5.1).
     """
     _check_id(env_id)
     if not isinstance(num_envs, int) or num_envs < 1:

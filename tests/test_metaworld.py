@@ -1,0 +1,230 @@
+"""Meta-World ML1 / ML10 meta-episode envs (envs/metaworld_envs.py, reference-spec §3.7, §4.6).
+
+Building ML10's task list costs ~12 s (metaworld resets each of its 15 classes 50 times); it is built once per
+process and shared by the ML10 tests.
+"""
+
+import sys
+
+import numpy as np
+import pytest
+
+pytest.importorskip("metaworld", reason="Meta-World envs need the optional package: pip install metaworld==3.1.1")
+
+from metaworld.env_dict import ML10_V3  # noqa: E402
+
+import envs  # noqa: E402
+from envs.metaworld_envs import make_task_env  # noqa: E402
+
+ML10_TRAIN = {
+    "reach-v3",
+    "push-v3",
+    "pick-place-v3",
+    "door-open-v3",
+    "drawer-close-v3",
+    "button-press-topdown-v3",
+    "peg-insert-side-v3",
+    "window-open-v3",
+    "sweep-v3",
+    "basketball-v3",
+}
+ML10_TEST = {"drawer-open-v3", "door-close-v3", "shelf-place-v3", "sweep-into-v3", "lever-pull-v3"}
+
+
+def reach_action(vec):
+    """Scripted reach controller: move the gripper centre straight to each sub-env's goal."""
+    actions = np.zeros((vec.num_envs, 4), np.float32)
+    for i, env in enumerate(vec.env.active):
+        actions[i, :3] = np.clip((env._target_pos - env.tcp_center) * 50.0, -1.0, 1.0)
+    return actions
+
+
+def goals(vec):
+    return np.array([env._target_pos for env in vec.env.active], np.float32)
+
+
+def test_spaces_and_ml1_task_is_the_goal():
+    vec = envs.make("ML1-reach", 3, seed=0)
+    obs, info = vec.reset()
+    assert vec.single_observation_space.shape == (40,)  # 39 + done flag (2 episodes per meta-episode)
+    assert obs.shape == (3, 40) and obs.dtype == np.float32
+    assert vec.single_action_space.shape == (4,)
+    np.testing.assert_array_equal(vec.single_action_space.low, -1.0)
+    np.testing.assert_array_equal(vec.single_action_space.high, 1.0)
+    assert vec.episodes_per_task == 2 and vec.max_episode_steps == 500 and vec.meta_episode_horizon == 1000
+    assert vec.task_dim == 3 and info["task"].shape == (3, 3) and info["task"].dtype == np.float32
+    np.testing.assert_allclose(info["task"], goals(vec), atol=1e-6)
+    np.testing.assert_array_equal(obs[:, 36:39], 0.0)  # ML benchmarks hide the goal
+    np.testing.assert_array_equal(obs[:, 39], 0.0)
+    assert len({tuple(g) for g in info["task"]}) == 3  # tasks differ across sub-envs
+    vec.close()
+
+
+def test_goal_changes_per_meta_episode_and_stays_within_it():
+    vec = envs.make("ML1-reach", 2, seed=1)
+    _, info = vec.reset()
+    tasks = [info["task"].copy()]
+    for _ in range(3):  # 3 meta-episodes, each 2 successful inner episodes of ~35 steps
+        first = info["task"].copy()
+        ended = np.zeros(2, bool)
+        for _ in range(400):
+            _, _, term, trunc, info = vec.step(reach_action(vec))
+            done = term | trunc
+            # until its meta-episode ends a sub-env keeps its task, also across the inner-episode boundary
+            keep = ~done & ~ended
+            np.testing.assert_array_equal(info["task"][keep], first[keep])
+            np.testing.assert_allclose(info["task"], goals(vec), atol=1e-6)
+            ended |= done
+            if ended.all():
+                break
+        assert ended.all()
+        tasks.append(info["task"].copy())
+    tasks = np.concatenate(tasks)
+    assert len({tuple(g) for g in tasks}) == len(tasks)  # every meta-episode of every sub-env drew a new goal
+    vec.close()
+
+
+def test_success_terminates_inner_episode():
+    vec = envs.make("ML1-reach", 1, seed=2)
+    vec.reset()
+    ends = []
+    for t in range(1, 500):
+        obs, reward, term, trunc, info = vec.step(reach_action(vec))
+        if info["inner_done"][0]:
+            ends.append(t)
+            assert not info["inner_time_limit"][0]  # a true termination, not a time limit
+            assert reward[0] > 9.0  # reach's reward is ~10 at the goal
+            if len(ends) == 1:
+                assert obs[0, 39] == 1.0 and not (term[0] or trunc[0])  # flag set, meta-episode goes on
+            else:
+                assert term[0] and not trunc[0]  # the second success ends the meta-episode
+                assert info["meta_episode_length"][0] == t
+                break
+    assert len(ends) == 2 and ends[0] < 100 and t < 200
+
+
+def test_time_limit_at_max_path_length():
+    vec = envs.make("ML1-reach", 1, seed=3)
+    vec.reset()
+    zero = np.zeros((1, 4), np.float32)
+    for t in range(1, 501):
+        obs, _, term, trunc, info = vec.step(zero)
+        if t < 500:
+            assert not info["inner_done"][0]
+    assert info["inner_done"][0] and info["inner_time_limit"][0]
+    assert obs[0, 39] == 1.0 and not (term[0] or trunc[0])
+    _, _, _, _, info = vec.step(zero)  # the next inner episode runs: the metaworld env was reset
+    assert not info["inner_done"][0]
+    vec.close()
+
+
+def test_seeded_reproducibility():
+    rng = np.random.default_rng(0)
+    actions = rng.uniform(-1, 1, (30, 2, 4)).astype(np.float32)
+
+    def run(seed, n=2):
+        vec = envs.make("ML1-reach", n, seed=seed)
+        obs, info = vec.reset()
+        out = [obs, info["task"]]
+        for a in actions[:, :n]:
+            obs, reward, *_ = vec.step(a)
+            out += [obs, reward]
+        vec.close()
+        return out
+
+    a, b, c = run(5), run(5), run(6)
+    for x, y in zip(a, b, strict=True):
+        np.testing.assert_array_equal(x, y)
+    assert not np.array_equal(a[1], c[1])
+    # sub-env 0's task depends on (seed, index) only, not on num_envs
+    np.testing.assert_array_equal(run(5, n=1)[1][0], a[1][0])
+
+
+def test_reward_and_obs_are_metaworld_own():
+    vec = envs.make("ML1-pick-place", 1, seed=4)
+    obs, _ = vec.reset()
+    te = vec.env
+    c, g = te.class_ids[0], te.goal_ids[0]
+    raw = te._classes[c]()  # a fresh metaworld env with the same task
+    raw.set_task(te._class_tasks[c][g])
+    raw_obs, _ = raw.reset()
+    np.testing.assert_allclose(obs[0, :39], raw_obs.astype(np.float32))
+    rng = np.random.default_rng(1)
+    for _ in range(40):
+        a = rng.uniform(-1, 1, (1, 4)).astype(np.float32)
+        obs, reward, *_ = vec.step(a)
+        raw_obs, raw_reward, _, _, _ = raw.step(a[0])
+        np.testing.assert_allclose(obs[0, :39], raw_obs.astype(np.float32))
+        assert reward[0] == np.float32(raw_reward)
+    raw.close()
+    vec.close()
+
+
+def test_ml10_task_layout_and_disjoint_splits():
+    vec = envs.make("ML10", 3, seed=0)
+    _, info = vec.reset()
+    te = vec.env
+    assert vec.task_dim == 13 and info["task"].shape == (3, 13)
+    assert set(te.class_names) == ML10_TRAIN and len(te.class_names) == 10
+    seen = set()
+    for _ in range(4):  # a few meta-episodes' draws, straight through the TaskEnv
+        task = te.tasks
+        np.testing.assert_array_equal(task[:, :10].sum(1), 1.0)
+        np.testing.assert_array_equal(task[:, :10].argmax(1), te.class_ids)
+        for i, env in enumerate(te.active):
+            name = te.class_names[te.class_ids[i]]
+            assert type(env) is ML10_V3["train"][name]  # the one-hot names the class whose env is running
+            assert all(t.env_name == name for t in te._class_tasks[te.class_ids[i]])
+            np.testing.assert_allclose(task[i, 10:], env._target_pos, atol=1e-6)
+            seen.add(name)
+        te.sample_tasks(np.arange(3))
+        te.reset_episodes(np.arange(3))
+    assert len(seen) > 1
+    obs, *_ = vec.step(np.zeros((3, 4), np.float32))
+    assert obs.shape == (3, 40)
+    vec.close()
+
+    test = envs.make("ML10", 2, seed=0, split="test")
+    _, info = test.reset()
+    assert set(test.env.class_names) == ML10_TEST and not ML10_TEST & ML10_TRAIN
+    assert test.task_dim == 13
+    np.testing.assert_array_equal(info["task"][:, :10], 0.0)  # held-out classes have no training slot
+    np.testing.assert_allclose(info["task"][:, 10:], goals(test), atol=1e-6)
+    assert {test.env.class_names[c] for c in test.env.class_ids} <= ML10_TEST
+    test.close()
+
+
+def test_ml1_test_split_uses_other_goals():
+    train, _ = make_task_env(1, benchmark="ML1", task_name="reach-v3", split="train")
+    test, _ = make_task_env(1, benchmark="ML1", task_name="reach-v3", split="test")
+    a = {t.data for t in train._class_tasks[0]}
+    b = {t.data for t in test._class_tasks[0]}
+    assert len(a) == len(b) == 50 and not a & b
+
+
+def test_bad_arguments_name_choices():
+    with pytest.raises(ValueError, match="ML1, ML10"):
+        make_task_env(1, benchmark="ML45")
+    with pytest.raises(ValueError, match="reach-v3"):
+        make_task_env(1, benchmark="ML1", task_name="fly-v3")
+
+
+def test_missing_metaworld_gives_one_clear_line(monkeypatch):
+    monkeypatch.setitem(sys.modules, "metaworld", None)  # `import metaworld` now fails
+    with pytest.raises(ImportError) as err:
+        envs.make("ML1-reach", 1, seed=0)
+    msg = str(err.value)
+    assert "pip install metaworld" in msg and "\n" not in msg
+    assert err.value.__cause__ is None and err.value.__suppress_context__
+
+
+def test_render_rgb_array():
+    vec = envs.make("ML1-reach", 1, seed=0, render_mode="rgb_array")
+    vec.reset()
+    try:
+        (img,) = vec.render()
+    except Exception as exc:  # no OpenGL backend on this machine
+        vec.close()
+        pytest.skip(f"no OpenGL rendering backend (set MUJOCO_GL=egl or osmesa): {exc}")
+    assert img.shape == (480, 480, 3) and img.dtype == np.uint8 and img.std() > 0
+    vec.close()

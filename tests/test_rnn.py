@@ -186,7 +186,9 @@ def test_every_env_trains_and_its_checkpoint_evaluates(method, env_id, tmp_path)
     logged = scalars(tmp_path)
     for tag in ("charts/SPS", "losses/value_loss", "eval/meta_episode_return", "eval/episode_1_return"):
         assert tag in logged and all(np.isfinite(logged[tag])), tag
-    k = envs.preset(env_id) and envs.make(env_id, 1).episodes_per_task
+    k = {"GridWorld": 4, "CheetahDir": 1, "CheetahVel": 1, "AntDir": 1}.get(
+        env_id.replace("Show", "").replace("Dense", ""), 2
+    )
     assert f"eval/episode_{k}_return" in logged and f"eval/episode_{k + 1}_return" not in logged
     (checkpoint,) = glob.glob(str(tmp_path / "runs" / "*" / f"{method}.pt"))
     state = torch.load(checkpoint, weights_only=True)

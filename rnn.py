@@ -1,5 +1,5 @@
 # RNN (RL2): a GRU over (action, reward, next observation) whose summary is the policy's only input, trained
-# end-to-end by PPO. Beck et al., NeurIPS 2023, §3 and Fig. 2a; reference-spec §2.1, §2.2, §3.1.
+# end-to-end by PPO. Beck et al., NeurIPS 2023, §3.2 and Fig. 2a; reference-spec §2.1, §2.2, §3.1.
 # Usage: python rnn.py --env-id GridWorld --lr 1e-3
 import os
 import random

@@ -1,5 +1,5 @@
 # RNN+HN: rnn.py's GRU feeds a hypernetwork that generates the actor's and critic's weights; the base networks
-# take the re-fed state. Everything is trained end-to-end by PPO. Beck et al., NeurIPS 2023, §3-4 and Fig. 2b;
+# take the re-fed state. Everything is trained end-to-end by PPO. Beck et al., NeurIPS 2023, §3.2 and Fig. 2b;
 # reference-spec §2.1-2.4, §3.2. Usage: python rnn_hn.py --env-id GridWorld --lr 1e-3
 import os
 import random

@@ -1,5 +1,5 @@
 # TI Naive: vi_hn.py's variational encoder, trained to infer the task (MSE to c_M) besides the ELBO, feeds a plain
-# MLP policy (no hypernetwork) with the normalised, detached posterior. Beck et al., NeurIPS 2023, §4;
+# MLP policy (no hypernetwork) with the normalised, detached posterior. Beck et al., NeurIPS 2023, §3.3;
 # reference-spec §3.3. Usage: python ti_naive.py --env-id GridWorld --lr 1e-3
 import os
 import random
@@ -76,7 +76,7 @@ class Args:
     vf_coef: float | None = None
     """coefficient of the value loss"""
     max_grad_norm: float | None = None
-    """maximum gradient norm of the policy (the VAE's updates are not clipped, §1.4)"""
+    """maximum gradient norm of the policy (the VAE's updates are not clipped, §2.5)"""
     adam_eps: float | None = None
     """Adam epsilon of the policy optimizer"""
     proper_time_limits: bool | None = None
@@ -124,8 +124,8 @@ class Args:
     task_decoder_layers: tuple[int, ...] | None = None
     """hidden layer sizes of the task decoder, an MLP on z"""
     reconstruct: bool = True
-    """keep the reward/state reconstruction beside the task loss, as the released code (--no-reconstruct: the
-    paper's equations, task loss and KL only; DESIGN.md difference 6)"""
+    """keep the reward/state reconstruction beside the task loss, as the released code (--no-reconstruct: task loss
+    and KL only, the paper's text; decoder and KL keep the code's form; DESIGN.md difference 6)"""
     kl_weight: float | None = None
     """weight of the KL term of the ELBO"""
     vae_buffer_size: int | None = None
@@ -599,7 +599,7 @@ if __name__ == "__main__":
             f"error: --num-envs ({args.num_envs}) must be divisible by --num-minibatches ({args.num_minibatches}): "
             "each minibatch holds whole environment sequences"
         )
-    if not args.reconstruct:  # the paper's equations: task loss and KL only (DESIGN.md difference 6)
+    if not args.reconstruct:  # task loss and KL only, as the paper's text (DESIGN.md difference 6)
         args.decode_reward = args.decode_state = False
     decoders = ("bernoulli", "mse") if args.env_id.startswith("GridWorld") else ("mse",)  # bernoulli: grid cells
     if args.reward_decoder not in decoders:

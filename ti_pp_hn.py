@@ -1,6 +1,6 @@
 # TI++HN: ti.py with vi_hn.py's hypernetwork and no reset: the hypernetwork learns from g_phi(c_M) first and then
 # from the inferred latent, and the encoder also learns on the multi-task phase's data. Beck et al., NeurIPS 2023,
-# §4; reference-spec §3.5. Usage: python ti_pp_hn.py --env-id GridWorld --lr 1e-3
+# §3.3; reference-spec §3.5. Usage: python ti_pp_hn.py --env-id GridWorld --lr 1e-3
 import os
 import random
 import time
@@ -76,7 +76,7 @@ class Args:
     vf_coef: float | None = None
     """coefficient of the value loss"""
     max_grad_norm: float | None = None
-    """maximum gradient norm of the policy (the VAE's updates are not clipped, §1.4)"""
+    """maximum gradient norm of the policy (the VAE's updates are not clipped, §2.5)"""
     adam_eps: float | None = None
     """Adam epsilon of the policy optimizer"""
     proper_time_limits: bool | None = None
@@ -126,8 +126,8 @@ class Args:
     ti_warmup_updates: int | None = None
     """PPO updates of the multi-task phase (counted after pre-collect; its frames count toward --total-timesteps)"""
     reconstruct: bool = True
-    """keep the reward/state reconstruction beside the task loss, as the released code (--no-reconstruct: the
-    paper's equations, task loss and KL only; DESIGN.md difference 6)"""
+    """keep the reward/state reconstruction beside the task loss, as the released code (--no-reconstruct: task loss
+    and KL only, the paper's text; decoder and KL keep the code's form; DESIGN.md difference 6)"""
     kl_weight: float | None = None
     """weight of the KL term of the ELBO"""
     vae_buffer_size: int | None = None
@@ -658,7 +658,7 @@ if __name__ == "__main__":
             f"error: --num-envs ({args.num_envs}) must be divisible by --num-minibatches ({args.num_minibatches}): "
             "each minibatch holds whole environment sequences"
         )
-    if not args.reconstruct:  # the paper's equations: task loss and KL only (DESIGN.md difference 6)
+    if not args.reconstruct:  # task loss and KL only, as the paper's text (DESIGN.md difference 6)
         args.decode_reward = args.decode_state = False
     decoders = ("bernoulli", "mse") if args.env_id.startswith("GridWorld") else ("mse",)  # bernoulli: grid cells
     if args.reward_decoder not in decoders:

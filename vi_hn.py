@@ -1,5 +1,5 @@
 # VI+HN: VariBAD's variational GRU encoder, trained only by the ELBO, feeds rnn_hn.py's hypernetwork with the
-# normalised, detached posterior; PPO trains the policy alone. Beck et al., NeurIPS 2023, §4; reference-spec §2.5,
+# normalised, detached posterior; PPO trains the policy alone. Beck et al., NeurIPS 2023, §3.3; reference-spec §2.5,
 # §3.6. Usage: python vi_hn.py --env-id GridWorld --lr 1e-3
 import os
 import random
@@ -76,7 +76,7 @@ class Args:
     vf_coef: float | None = None
     """coefficient of the value loss"""
     max_grad_norm: float | None = None
-    """maximum gradient norm of the policy (the VAE's updates are not clipped, §1.4)"""
+    """maximum gradient norm of the policy (the VAE's updates are not clipped, §2.5)"""
     adam_eps: float | None = None
     """Adam epsilon of the policy optimizer"""
     proper_time_limits: bool | None = None

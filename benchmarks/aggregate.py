@@ -28,7 +28,7 @@ import os
 import re
 import sys
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -139,6 +139,16 @@ def load(sources: list[str]) -> list[Curve]:
     if len(unique) < len(curves):
         print(f"{len(curves) - len(unique)} repeated runs left out (kept the newest run directory of each)")
     return list(unique.values())
+
+
+def truncated(curve: Curve, max_frames: float) -> Curve | None:
+    """The curve's evaluations at or before max_frames (None if it has none)."""
+    keep = curve.frames <= max_frames
+    if not keep.any():
+        return None
+    frames = curve.frames[keep]
+    wall_clock = frames[-1] / curve.frames_per_s if curve.frames_per_s else None
+    return replace(curve, frames=frames, returns=curve.returns[keep], wall_clock_s=wall_clock)
 
 
 def smooth(values, fraction: float = 0.1) -> np.ndarray:
@@ -304,10 +314,20 @@ def main(argv=None):
     parser.add_argument("--ci", type=float, default=68, help="bootstrap confidence level in %% (default: 68)")
     parser.add_argument("--methods", nargs="+", help="only these methods")
     parser.add_argument("--env-ids", nargs="+", help="only these environments")
+    parser.add_argument(
+        "--max-frames",
+        type=float,
+        help="use only the evaluations at or before this many frames (a longer run's prefix, e.g. for a pilot at a "
+        "smaller budget; wall-clock is then estimated as frames / the whole run's frames/s)",
+    )
     args = parser.parse_args(argv)
+    if args.max_frames is not None and args.max_frames <= 0:
+        raise SystemExit(f"error: --max-frames must be positive, got {args.max_frames:g}")
     curves = load(args.sources)
     curves = [c for c in curves if (not args.methods or c.method in args.methods)]
     curves = [c for c in curves if (not args.env_ids or c.env_id in args.env_ids)]
+    if args.max_frames is not None:
+        curves = [c for c in (truncated(c, args.max_frames) for c in curves) if c is not None]
     if not curves:
         raise SystemExit("error: no finished runs found in " + " ".join(args.sources))
     return aggregate(curves, args.out, args.final, args.ci)

@@ -15,17 +15,14 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import envs  # noqa: E402
+from benchmarks.baselines import random_actions  # noqa: E402
 
 
 def steps_per_second(env_id: str, num_envs: int, seconds: float) -> float:
     vec = envs.make(env_id, num_envs, seed=0)
     vec.reset()
     rng = np.random.default_rng(0)
-    space = vec.single_action_space
-    if hasattr(space, "n"):
-        batches = [rng.integers(0, space.n, num_envs) for _ in range(64)]
-    else:
-        batches = [rng.uniform(space.low, space.high, (num_envs, *space.shape)).astype(np.float32) for _ in range(64)]
+    batches = [random_actions(vec.single_action_space, num_envs, rng) for _ in range(64)]
     for a in batches[:8]:  # warm-up
         vec.step(a)
     steps, start = 0, time.perf_counter()

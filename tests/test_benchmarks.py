@@ -1,5 +1,5 @@
-"""benchmarks/sweep.py and benchmarks/aggregate.py: a tiny sweep end to end, lr selection, smoothing, bootstrap CI,
-and the SLURM script."""
+"""benchmarks/: a tiny sweep end to end, lr selection, smoothing, bootstrap CI, prefixes of longer runs, the SLURM
+script, and the random-policy baseline against its exact value."""
 
 import contextlib
 import csv
@@ -12,7 +12,7 @@ import subprocess
 import numpy as np
 import pytest
 
-from benchmarks import aggregate, sweep
+from benchmarks import aggregate, baselines, sweep
 
 GRID = ["--methods", "rnn", "rnn_hn", "--env-ids", "GridWorld", "--seeds", "73", "20", "--lrs", "1e-3", "3e-4"]
 GRID += ["--total-timesteps", "32", "--workers", "2"]
@@ -160,6 +160,14 @@ def test_best_lr_by_average_or_final(tmp_path):
     assert "| 20,000 | 0m20s | 200 |" in text  # frames, mean wall-clock and frames/s over the seeds' sidecars
     chosen, _ = call(aggregate.main, [str(tmp_path), "--out", str(tmp_path / "final"), "--final"])
     assert chosen == {"GridWorld": {"rnn_hn": "3e-4", "rnn": "1e-4"}}
+    # the first half only (a pilot read off longer runs): 1e-3's early plateau is now also the best final return
+    args = [str(tmp_path), "--out", str(tmp_path / "half"), "--final", "--max-frames", "10000"]
+    chosen, _ = call(aggregate.main, args)
+    assert chosen == {"GridWorld": {"rnn_hn": "1e-3", "rnn": "1e-4"}}
+    with open(tmp_path / "half" / "GridWorld.md") as f:
+        text = f.read()
+    assert "| RNN+HN | 1e-3 | 3 | 10.00 ± " in text  # final = mean of the last 10% of the kept evaluations
+    assert "| 10,000 | 1m01s | 200 |" in text  # wall-clock estimated per seed as 10,000 frames / its frames/s
 
 
 def test_smoothing_matches_hand_computed_example():
@@ -241,3 +249,31 @@ def test_grid_and_lr_names():
     assert len(runs) == 2 * 5 * 3 + 2 * 5 * 4  # the paper's 5 lrs; seeds 73, 20, 3, and 99 on MC-LS
     assert {r.seed for r in runs if r.env_id == "MC-LS"} == {73, 20, 3, 99}
     assert {r.lr for r in runs} == {"3e-3", "1e-3", "3e-4", "1e-4", "3e-5"}
+
+
+def test_random_policy_baseline_matches_the_exact_expectation():
+    """Grid-World's random-policy return, exactly: propagate the position distribution of a uniformly random walk
+    (5 moves, clipped at the walls) through the 15 steps of an episode from the start cell, score each step with
+    +1 on the goal and -0.1 elsewhere, times 4 episodes, averaged over the 21 goals."""
+    from envs.gridworld import EPISODE_STEPS, EPISODES_PER_TASK, GOALS, MOVES, SIZE
+
+    p = np.zeros((SIZE, SIZE))
+    p[0, 0] = 1.0
+    per_episode = np.zeros(len(GOALS))
+    for _ in range(EPISODE_STEPS):
+        nxt = np.zeros_like(p)
+        for dx, dy in MOVES:
+            for x in range(SIZE):
+                for y in range(SIZE):
+                    nxt[min(max(x + dx, 0), SIZE - 1), min(max(y + dy, 0), SIZE - 1)] += p[x, y] / len(MOVES)
+        p = nxt
+        at_goal = p[GOALS[:, 0], GOALS[:, 1]]
+        per_episode += at_goal - 0.1 * (1 - at_goal)
+    exact = EPISODES_PER_TASK * per_episode.mean()
+    returns, episodes = baselines.random_policy_returns("GridWorld", 4096, seed=1)
+    se = returns.std(ddof=1) / np.sqrt(len(returns))
+    assert abs(returns.mean() - exact) < 4 * se and se < 0.05
+    assert np.allclose(episodes.sum(1), returns) and episodes.shape == (4096, EPISODES_PER_TASK)
+    assert np.array_equal(baselines.random_policy_returns("GridWorld", 4096, seed=1)[0], returns)  # seeded
+    rows, stdout = call(baselines.main, ["--ids", "GridWorld", "MC-LS", "--meta-episodes", "64"])
+    assert stdout.count("\n| GridWorld | ") == 1 and len(rows["MC-LS"]) == 2

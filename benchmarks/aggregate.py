@@ -11,9 +11,10 @@ meta-episode return over the whole run (--final: of the final return instead). F
 
 - {env}.png: one curve per method at its best lr, the mean over seeds of the curves smoothed by a trailing moving
   average over 10% of their points (edge-padded), interpolated onto a common grid of at most 200 frame values,
-  with the 68% bootstrap confidence band of that mean across seeds; reference returns where they are known;
+  with the 68% bootstrap confidence band of that mean across seeds; reference returns where they are known, and a
+  uniformly random policy's return (benchmarks/baselines.py, measured here on 512 fresh meta-episodes);
 - {env}.md: per method its best lr, seeds, final and average-over-training return (mean over seeds +- half-width
-  of the 68% bootstrap CI), frames, wall-clock and frames/s; then every lr's selection score.
+  of the 68% bootstrap CI), frames, wall-clock and frames/s, the random policy's row; then every lr's score.
 
 "Final return" is the last point of the smoothed curve, i.e. the mean of the last 10% of the evaluations.
 """
@@ -35,6 +36,8 @@ import numpy as np
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
+import envs  # noqa: E402
+from benchmarks.baselines import random_policy_returns  # noqa: E402
 from benchmarks.events import read_run, run_finished  # noqa: E402
 from benchmarks.run import METHODS, summary  # noqa: E402
 from benchmarks.sweep import lr_str  # noqa: E402
@@ -219,8 +222,9 @@ def _method_order(method: str):
     return (METHODS.index(method) if method in METHODS else len(METHODS), method)
 
 
-def table(env_id: str, groups: dict, best: dict, final: bool, ci: float) -> str:
-    """The markdown results table of one environment; groups[method][lr] = [Curve per seed]."""
+def table(env_id: str, groups: dict, best: dict, final: bool, ci: float, random: tuple | None = None) -> str:
+    """The markdown results table of one environment; groups[method][lr] = [Curve per seed]; random: the
+    (mean, standard error, meta-episodes) of a uniformly random policy's return, or None."""
     criterion = "final" if final else "average over training"
     lines = [
         f"## {env_id}",
@@ -242,6 +246,11 @@ def table(env_id: str, groups: dict, best: dict, final: bool, ci: float) -> str:
             f"| {int(max(c.frames[-1] for c in curves)):,} | {_duration(_mean(c.wall_clock_s for c in curves))} "
             f"| {'?' if fps is None else f'{fps:,.0f}'} |"
         )
+    if random is not None:
+        lines.append(
+            f"| uniformly random policy | | | {random[0]:.2f} ± {random[1]:.2f} (s.e., {random[2]} meta-episodes) "
+            "| | | | |"
+        )
     lines += ["", "All learning rates (mean over seeds; * = selected):", ""]
     lines += ["| method | lr | seeds | average over training | final eval return |", "|---|---|---|---|---|"]
     for method in sorted(groups, key=_method_order):
@@ -256,7 +265,7 @@ def table(env_id: str, groups: dict, best: dict, final: bool, ci: float) -> str:
     return "\n".join(lines) + "\n"
 
 
-def plot(env_id: str, groups: dict, best: dict, path: str, ci: float):
+def plot(env_id: str, groups: dict, best: dict, path: str, ci: float, random: tuple | None = None):
     import matplotlib
 
     matplotlib.use("Agg")
@@ -273,6 +282,8 @@ def plot(env_id: str, groups: dict, best: dict, path: str, ci: float):
         ax.fill_between(grid, lo, hi, color=COLORS.get(method), alpha=0.2, linewidth=0)
     for i, (value, name) in enumerate(REFERENCE_LINES.get(env_id, [])):
         ax.axhline(value, color="k", linestyle=["--", ":"][i % 2], linewidth=1, label=f"{name} ({value})")
+    if random is not None:
+        ax.axhline(random[0], color="0.5", linestyle="-.", linewidth=1, label=f"random policy ({random[0]:.2f})")
     ax.xaxis.set_major_formatter(matplotlib.ticker.EngFormatter(sep=""))  # 500k, 2M
     ax.set_xlabel("frames")
     ax.set_ylabel("eval meta-episode return")
@@ -284,7 +295,15 @@ def plot(env_id: str, groups: dict, best: dict, path: str, ci: float):
     plt.close(fig)
 
 
-def aggregate(curves: list[Curve], out: str, final: bool = False, ci: float = 68) -> dict:
+def random_baseline(env_id: str, meta_episodes: int) -> tuple | None:
+    """(mean, standard error, meta-episodes) of a uniformly random policy's return (benchmarks/baselines.py)."""
+    if not meta_episodes:
+        return None
+    returns, _ = random_policy_returns(env_id, meta_episodes)
+    return float(returns.mean()), float(returns.std(ddof=1) / np.sqrt(meta_episodes)), meta_episodes
+
+
+def aggregate(curves: list[Curve], out: str, final: bool = False, ci: float = 68, random_episodes: int = 512) -> dict:
     """Write {env}.png and {env}.md to `out` for every environment; return {env: {method: best lr}}."""
     by_env = defaultdict(lambda: defaultdict(lambda: defaultdict(list)))
     for c in curves:
@@ -296,8 +315,9 @@ def aggregate(curves: list[Curve], out: str, final: bool = False, ci: float = 68
             for seeds in by_lr.values():
                 seeds.sort(key=lambda c: c.seed)
         best = {method: best_lr(by_lr, final) for method, by_lr in groups.items()}
-        plot(env_id, groups, best, os.path.join(out, f"{env_id}.png"), ci)
-        text = table(env_id, groups, best, final, ci)
+        random = random_baseline(env_id, random_episodes) if env_id in envs.ENV_IDS else None
+        plot(env_id, groups, best, os.path.join(out, f"{env_id}.png"), ci, random)
+        text = table(env_id, groups, best, final, ci, random)
         with open(os.path.join(out, f"{env_id}.md"), "w") as f:
             f.write(text)
         print(text)
@@ -320,7 +340,15 @@ def main(argv=None):
         help="use only the evaluations at or before this many frames (a longer run's prefix, e.g. for a pilot at a "
         "smaller budget; wall-clock is then estimated as frames / the whole run's frames/s)",
     )
+    parser.add_argument(
+        "--random-meta-episodes",
+        type=int,
+        default=512,
+        help="meta-episodes of a uniformly random policy for the reference line and table row (0: none)",
+    )
     args = parser.parse_args(argv)
+    if args.random_meta_episodes == 1 or args.random_meta_episodes < 0:
+        raise SystemExit(f"error: --random-meta-episodes must be 0 or at least 2, got {args.random_meta_episodes}")
     if args.max_frames is not None and args.max_frames <= 0:
         raise SystemExit(f"error: --max-frames must be positive, got {args.max_frames:g}")
     curves = load(args.sources)
@@ -330,7 +358,7 @@ def main(argv=None):
         curves = [c for c in (truncated(c, args.max_frames) for c in curves) if c is not None]
     if not curves:
         raise SystemExit("error: no finished runs found in " + " ".join(args.sources))
-    return aggregate(curves, args.out, args.final, args.ci)
+    return aggregate(curves, args.out, args.final, args.ci, args.random_meta_episodes)
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import os
+import re
 import shlex
 import subprocess
 
@@ -158,6 +159,8 @@ def test_best_lr_by_average_or_final(tmp_path):
     # mean over seeds 5, the seeds' averages are 4, 5, 6: the 68% bootstrap band of their mean is about +-0.5
     assert "| RNN+HN | 1e-3 | 3 | 0.00 ± " in text and "| 5.00 ± 0." in text
     assert "| 20,000 | 0m20s | 200 |" in text  # frames, mean wall-clock and frames/s over the seeds' sidecars
+    random = re.search(r"\| uniformly random policy \| \| \| (-?[0-9.]+) ± ([0-9.]+) \(s.e., 512 meta-episodes\)", text)
+    assert abs(float(random[1]) + 4.68) < 4 * float(random[2]) < 0.6  # test_random_policy_baseline_...: -4.68
     chosen, _ = call(aggregate.main, [str(tmp_path), "--out", str(tmp_path / "final"), "--final"])
     assert chosen == {"GridWorld": {"rnn_hn": "3e-4", "rnn": "1e-4"}}
     # the first half only (a pilot read off longer runs): 1e-3's early plateau is now also the best final return

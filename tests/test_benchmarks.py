@@ -3,6 +3,7 @@ script, and the random-policy baseline against its exact value."""
 
 import contextlib
 import csv
+import glob
 import io
 import json
 import os
@@ -14,6 +15,9 @@ import numpy as np
 import pytest
 
 from benchmarks import aggregate, baselines, sweep
+from benchmarks.events import read_scalars
+from benchmarks.run import METHODS
+from tests.scripts import run_script
 
 GRID = ["--methods", "rnn", "rnn_hn", "--env-ids", "GridWorld", "--seeds", "73", "20", "--lrs", "1e-3", "3e-4"]
 GRID += ["--total-timesteps", "32", "--workers", "2"]
@@ -280,3 +284,24 @@ def test_random_policy_baseline_matches_the_exact_expectation():
     assert np.array_equal(baselines.random_policy_returns("GridWorld", 4096, seed=1)[0], returns)  # seeded
     rows, stdout = call(baselines.main, ["--ids", "GridWorld", "MC-LS", "--meta-episodes", "64"])
     assert stdout.count("\n| GridWorld | ") == 1 and len(rows["MC-LS"]) == 2
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_a_shorter_run_is_the_prefix_of_a_longer_one(method, tmp_path):
+    """What a pilot read off a longer run's first frames (aggregate --max-frames) relies on: nothing before frame N
+    depends on --total-timesteps (no lr annealing on Grid-World; TI's multi-task phase counts updates)."""
+    args = ["--env-id", "GridWorld", "--num-envs", "2", "--num-steps", "60", "--num-minibatches", "1"]
+    args += ["--eval-interval", "1", "--num-eval-tasks", "2", "--seed", "5"]
+    args += [] if method in ("rnn", "rnn_hn") else ["--precollect-frames", "0"]
+    args += ["--ti-warmup-updates", "1"] if method in ("ti", "ti_pp_hn") else []  # the switch inside the prefix
+    logs = []
+    for frames in (240, 480):
+        os.makedirs(tmp_path / str(frames))
+        run_script(method, args + ["--total-timesteps", str(frames)], tmp_path / str(frames))
+        (run_dir,) = glob.glob(str(tmp_path / str(frames) / "runs" / "*"))
+        logs.append(read_scalars(run_dir))
+    short, long = logs
+    assert max(short["eval/meta_episode_return"][0]) == 240 and max(long["eval/meta_episode_return"][0]) == 480
+    for tag in ("eval/meta_episode_return", "losses/value_loss", "losses/policy_loss", "charts/meta_episode_return"):
+        steps, values = short[tag]
+        assert long[tag][0][: len(steps)] == steps and long[tag][1][: len(values)] == values, tag

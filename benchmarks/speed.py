@@ -14,6 +14,8 @@ import sys
 import tempfile
 import time
 
+import numpy as np
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
@@ -23,7 +25,8 @@ from benchmarks.run import METHODS  # noqa: E402
 
 
 def measure(method: str, env_id: str, threads: int, iterations: int) -> tuple[float, float]:
-    """(frames/s of the last iteration's cumulative SPS, env-time fraction) of a run of `iterations` updates."""
+    """(frames/s, env-time fraction) over the second half of a run of `iterations` rollouts: steady state, after
+    the VAE methods' pre-collect (rollouts without an update) and the first updates."""
     preset = envs.preset(env_id)
     frames = iterations * preset["num_envs"] * preset["num_steps"]
     with tempfile.TemporaryDirectory() as tmp:
@@ -32,7 +35,13 @@ def measure(method: str, env_id: str, threads: int, iterations: int) -> tuple[fl
         subprocess.run(command, cwd=tmp, check=True, stdout=subprocess.DEVNULL)
         (run_dir,) = glob.glob(os.path.join(tmp, "runs", "*"))
         scalars = read_scalars(run_dir)
-    return scalars["charts/SPS"][1][-1], scalars["charts/env_time_fraction"][1][-1]
+    steps, sps = map(np.array, scalars["charts/SPS"])  # cumulative since the start: frames / elapsed
+    if len(steps) < 4:
+        raise SystemExit(f"error: {method} on {env_id} updated only {len(steps)} times; pass more --iterations")
+    elapsed = steps / sps
+    env_time = np.array(scalars["charts/env_time_fraction"][1]) * elapsed
+    a, b = len(steps) // 2, len(steps) - 1
+    return (steps[b] - steps[a]) / (elapsed[b] - elapsed[a]), (env_time[b] - env_time[a]) / (elapsed[b] - elapsed[a])
 
 
 def main():
@@ -40,9 +49,9 @@ def main():
     parser.add_argument("--methods", nargs="+", default=["rnn", "rnn_hn"], choices=METHODS)
     parser.add_argument("--env-ids", nargs="+", default=["GridWorld", "CheetahDir"])
     parser.add_argument("--threads", nargs="+", type=int, default=[1, 2])
-    parser.add_argument("--iterations", type=int, default=20, help="PPO updates per measurement")
+    parser.add_argument("--iterations", type=int, default=20, help="rollouts (iterations) per measurement; frames/s is taken over the second half")
     args = parser.parse_args()
-    print(f"{time.strftime('%Y-%m-%d %H:%M')}, {os.cpu_count()} CPUs, {args.iterations} updates per run")
+    print(f"{time.strftime('%Y-%m-%d %H:%M')}, {os.cpu_count()} CPUs, {args.iterations} rollouts per run, frames/s over the second half")
     print("| method | env | torch threads | frames/s | time stepping envs |\n|---|---|---|---|---|")
     for method in args.methods:
         for env_id in args.env_ids:

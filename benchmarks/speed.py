@@ -49,9 +49,16 @@ def main():
     parser.add_argument("--methods", nargs="+", default=["rnn", "rnn_hn"], choices=METHODS)
     parser.add_argument("--env-ids", nargs="+", default=["GridWorld", "CheetahDir"])
     parser.add_argument("--threads", nargs="+", type=int, default=[1, 2])
-    parser.add_argument("--iterations", type=int, default=20, help="rollouts (iterations) per measurement; frames/s is taken over the second half")
+    parser.add_argument(
+        "--iterations",
+        type=int,
+        default=20,
+        help="rollouts (iterations) per measurement; frames/s is taken over the second half",
+    )
     args = parser.parse_args()
-    print(f"{time.strftime('%Y-%m-%d %H:%M')}, {os.cpu_count()} CPUs, {args.iterations} rollouts per run, frames/s over the second half")
+    print(
+        f"{time.strftime('%Y-%m-%d %H:%M')}, {os.cpu_count()} CPUs, {args.iterations} rollouts per run, frames/s over the second half"
+    )
     print("| method | env | torch threads | frames/s | time stepping envs |\n|---|---|---|---|---|")
     for method in args.methods:
         for env_id in args.env_ids:

@@ -200,6 +200,8 @@ def aligned(curves: list[Curve], fraction: float = 0.1, max_points: int = 200):
 
 
 def _mean_ci(values, ci) -> str:
+    if len(values) == 1:  # no spread to bootstrap from one seed
+        return f"{values[0]:.2f}"
     lo, hi = bootstrap_ci(np.asarray(values)[:, None], ci)
     return f"{np.mean(values):.2f} ± {(hi[0] - lo[0]) / 2:.2f}"
 
@@ -230,7 +232,7 @@ def table(env_id: str, groups: dict, best: dict, final: bool, ci: float, random:
         f"## {env_id}",
         "",
         f"Best learning rate per method: highest mean over seeds of the {criterion} eval meta-episode return. "
-        f"Returns: mean over seeds ± half-width of the {ci:g}% bootstrap CI; final = mean of the last 10% of "
+        f"Returns: mean over seeds ± half-width of the {ci:g}% bootstrap CI (none for one seed); final = mean of the last 10% of "
         "the evaluations; wall-clock and frames/s: mean over seeds.",
         "",
         "| method | best lr | seeds | final eval return | average over training | frames | wall-clock | frames/s |",
@@ -277,7 +279,7 @@ def plot(env_id: str, groups: dict, best: dict, path: str, ci: float, random: tu
         curves = groups[method][best[method]]
         grid, values = aligned(curves)
         lo, hi = bootstrap_ci(values, ci)
-        label = f"{LABELS.get(method, method)} (lr {best[method]}, {len(curves)} seeds)"
+        label = f"{LABELS.get(method, method)} (lr {best[method]}, {len(curves)} seed{'s' if len(curves) > 1 else ''})"
         ax.plot(grid, values.mean(axis=0), color=COLORS.get(method), label=label)
         ax.fill_between(grid, lo, hi, color=COLORS.get(method), alpha=0.2, linewidth=0)
     for i, (value, name) in enumerate(REFERENCE_LINES.get(env_id, [])):

@@ -14,7 +14,8 @@ meta-episode return over the whole run (--final: of the final return instead). F
   with the 68% bootstrap confidence band of that mean across seeds; reference returns where they are known, and a
   uniformly random policy's return (benchmarks/baselines.py, measured here on 512 fresh meta-episodes);
 - {env}.md: per method its best lr, seeds, final and average-over-training return (mean over seeds +- half-width
-  of the 68% bootstrap CI), frames, wall-clock and frames/s, the random policy's row; then every lr's score.
+  of the 68% bootstrap CI), the final return of each inner episode, frames, wall-clock and frames/s, the random
+  policy's row; then every lr's score.
 
 "Final return" is the last point of the smoothed curve, i.e. the mean of the last 10% of the evaluations.
 """
@@ -24,6 +25,7 @@ from __future__ import annotations
 import argparse
 import csv
 import glob
+import itertools
 import json
 import os
 import re
@@ -66,6 +68,7 @@ class Curve:
     frames_per_s: float | None
     source: str
     started: int = 0  # unix time the run started, to keep the newest of repeated runs
+    episodes: np.ndarray | None = None  # (evaluations, inner episodes): eval return of each inner episode
 
 
 def load_run_dir(run_dir: str) -> Curve | None:
@@ -83,6 +86,8 @@ def load_run_dir(run_dir: str) -> Curve | None:
         method, lr = match["exp"], info["hparams"].get("lr", "nan")
     stats = summary(info["scalars"], info["wall_clock_s"]) if info["wall_clock_s"] else {}
     frames, returns = info["scalars"]["eval/meta_episode_return"]
+    per_episode = [info["scalars"].get(f"eval/episode_{k}_return") for k in range(1, 100)]
+    per_episode = [values for _, values in itertools.takewhile(lambda x: x is not None, per_episode)]
     return Curve(
         match["env"],
         method,
@@ -94,6 +99,7 @@ def load_run_dir(run_dir: str) -> Curve | None:
         stats.get("frames_per_s"),
         run_dir,
         int(match["time"]),
+        _episodes(per_episode, len(frames)),
     )
 
 
@@ -116,7 +122,15 @@ def load_export(path: str) -> Curve:
         meta.get("wall_clock_s"),
         meta.get("frames_per_s"),
         path,
+        episodes=_episodes([[float(r[k]) for r in rows] for k in rows[0] if k.startswith("episode_")], len(rows)),
     )
+
+
+def _episodes(columns: list, n: int) -> np.ndarray | None:
+    """Per-inner-episode eval returns as an (evaluations, episodes) array, None if absent or not aligned."""
+    if not columns or any(len(c) != n for c in columns):
+        return None
+    return np.array(columns, float).T
 
 
 def load(sources: list[str]) -> list[Curve]:
@@ -151,7 +165,8 @@ def truncated(curve: Curve, max_frames: float) -> Curve | None:
         return None
     frames = curve.frames[keep]
     wall_clock = frames[-1] / curve.frames_per_s if curve.frames_per_s else None
-    return replace(curve, frames=frames, returns=curve.returns[keep], wall_clock_s=wall_clock)
+    episodes = None if curve.episodes is None else curve.episodes[keep]
+    return replace(curve, frames=frames, returns=curve.returns[keep], wall_clock_s=wall_clock, episodes=episodes)
 
 
 def smooth(values, fraction: float = 0.1) -> np.ndarray:
@@ -206,6 +221,14 @@ def _mean_ci(values, ci) -> str:
     return f"{np.mean(values):.2f} ± {(hi[0] - lo[0]) / 2:.2f}"
 
 
+def _per_episode(curves: list[Curve]) -> str:
+    """Mean over seeds of each inner episode's final eval return (the adaptation), or '?' if not logged."""
+    if any(c.episodes is None for c in curves) or len({c.episodes.shape[1] for c in curves}) > 1:
+        return "?"
+    finals = np.mean([[final_value(column) for column in c.episodes.T] for c in curves], axis=0)
+    return " / ".join(f"{r:.2f}" for r in finals)
+
+
 def _duration(seconds) -> str:
     if seconds is None:
         return "?"
@@ -226,7 +249,7 @@ def _method_order(method: str):
 
 def table(env_id: str, groups: dict, best: dict, final: bool, ci: float, random: tuple | None = None) -> str:
     """The markdown results table of one environment; groups[method][lr] = [Curve per seed]; random: the
-    (mean, standard error, meta-episodes) of a uniformly random policy's return, or None."""
+    (mean, standard error, meta-episodes, per inner episode) of a uniformly random policy's return, or None."""
     criterion = "final" if final else "average over training"
     lines = [
         f"## {env_id}",
@@ -235,15 +258,16 @@ def table(env_id: str, groups: dict, best: dict, final: bool, ci: float, random:
         f"Returns: mean over seeds ± half-width of the {ci:g}% bootstrap CI (none for one seed); final = mean of the last 10% of "
         "the evaluations; wall-clock and frames/s: mean over seeds.",
         "",
-        "| method | best lr | seeds | final eval return | average over training | frames | wall-clock | frames/s |",
-        "|---|---|---|---|---|---|---|---|",
+        "| method | best lr | seeds | final eval return | final per inner episode | average over training | frames "
+        "| wall-clock | frames/s |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for method in sorted(groups, key=_method_order):
         curves = groups[method][best[method]]
         fps = _mean(c.frames_per_s for c in curves)
         lines.append(
             f"| {LABELS.get(method, method)} | {best[method]} | {len(curves)} "
-            f"| {_mean_ci([final_value(c.returns) for c in curves], ci)} "
+            f"| {_mean_ci([final_value(c.returns) for c in curves], ci)} | {_per_episode(curves)} "
             f"| {_mean_ci([np.mean(c.returns) for c in curves], ci)} "
             f"| {int(max(c.frames[-1] for c in curves)):,} | {_duration(_mean(c.wall_clock_s for c in curves))} "
             f"| {'?' if fps is None else f'{fps:,.0f}'} |"
@@ -251,7 +275,7 @@ def table(env_id: str, groups: dict, best: dict, final: bool, ci: float, random:
     if random is not None:
         lines.append(
             f"| uniformly random policy | | | {random[0]:.2f} ± {random[1]:.2f} (s.e., {random[2]} meta-episodes) "
-            "| | | | |"
+            f"| {' / '.join(f'{r:.2f}' for r in random[3])} | | | | |"
         )
     lines += ["", "All learning rates (mean over seeds; * = selected):", ""]
     lines += ["| method | lr | seeds | average over training | final eval return |", "|---|---|---|---|---|"]
@@ -298,11 +322,13 @@ def plot(env_id: str, groups: dict, best: dict, path: str, ci: float, random: tu
 
 
 def random_baseline(env_id: str, meta_episodes: int) -> tuple | None:
-    """(mean, standard error, meta-episodes) of a uniformly random policy's return (benchmarks/baselines.py)."""
+    """(mean, standard error, meta-episodes, mean per inner episode) of a uniformly random policy's return
+    (benchmarks/baselines.py)."""
     if not meta_episodes:
         return None
-    returns, _ = random_policy_returns(env_id, meta_episodes)
-    return float(returns.mean()), float(returns.std(ddof=1) / np.sqrt(meta_episodes)), meta_episodes
+    returns, episodes = random_policy_returns(env_id, meta_episodes)
+    se = float(returns.std(ddof=1) / np.sqrt(meta_episodes))
+    return float(returns.mean()), se, meta_episodes, episodes.mean(0).tolist()
 
 
 def aggregate(curves: list[Curve], out: str, final: bool = False, ci: float = 68, random_episodes: int = 512) -> dict:

@@ -113,7 +113,14 @@ def test_aggregate_tiny_sweep(tiny_sweep, tmp_path):
         rows = [line for line in text.splitlines() if line.startswith("| RNN")]
         assert rows[0].startswith(f"| RNN | {expected['rnn']} | 2 | ") and rows[0].endswith(" |")
         assert rows[1].startswith(f"| RNN+HN | {expected['rnn_hn']} | 2 | ")
-        assert rows[0].split(" | ")[5] == "32"  # frames
+        assert rows[0].split(" | ")[6] == "32"  # frames
+        # each inner episode's final eval return, mean over the seeds (a few evaluations: 10% of them is the last)
+        finals = []
+        for seed in (73, 20):
+            with open(os.path.join(export, f"GridWorld__rnn__lr{expected['rnn']}__s{seed}.csv")) as f:
+                last = list(csv.DictReader(f))[-1]
+            finals.append([float(last[f"episode_{k}_return"]) for k in range(1, 5)])
+        assert rows[0].split(" | ")[4] == " / ".join(f"{r:.2f}" for r in np.mean(finals, axis=0))
         assert len(rows) == 2 + 4  # the results table, then every (method, lr)
 
 

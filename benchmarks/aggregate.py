@@ -50,7 +50,7 @@ COLORS = {"rnn": "C0", "rnn_hn": "C3", "vi_hn": "C2", "ti_naive": "C7", "ti": "C
 REFERENCE_LINES = {
     "GridWorld": [(44.3, "goal-knowing oracle")],
     "GridWorldShow": [(44.3, "goal-knowing oracle")],
-    "MC-LS": [(27.4, "optimum"), (20.4, "navigate, then guess")],
+    "MC-LS": [(27.4, "optimum"), (23.9, "guess, then exploit"), (20.4, "navigate, then guess")],
 }
 EXPORT_NAME = re.compile(r"^(?P<env>.+?)__(?P<method>.+?)__lr(?P<lr>[^_]+)__s(?P<seed>-?\d+)\.csv$")
 RUN_NAME = re.compile(r"^(?P<env>.+?)__(?P<exp>.+)__(?P<seed>-?\d+)__(?P<time>\d+)$")
@@ -307,7 +307,7 @@ def plot(env_id: str, groups: dict, best: dict, path: str, ci: float, random: tu
         ax.plot(grid, values.mean(axis=0), color=COLORS.get(method), label=label)
         ax.fill_between(grid, lo, hi, color=COLORS.get(method), alpha=0.2, linewidth=0)
     for i, (value, name) in enumerate(REFERENCE_LINES.get(env_id, [])):
-        ax.axhline(value, color="k", linestyle=["--", ":"][i % 2], linewidth=1, label=f"{name} ({value})")
+        ax.axhline(value, color="k", linestyle=["--", ":", (0, (1, 4))][i % 3], linewidth=1, label=f"{name} ({value})")
     if random is not None:
         ax.axhline(random[0], color="0.5", linestyle="-.", linewidth=1, label=f"random policy ({random[0]:.2f})")
     ax.xaxis.set_major_formatter(matplotlib.ticker.EngFormatter(sep=""))  # 500k, 2M

@@ -101,6 +101,28 @@ def test_random_end_choice_averages_10_2_per_episode():
     assert (lengths == 196).all()
 
 
+def test_guess_then_exploit_averages_23_9():
+    """Guess the end in episode 1; in episode 2 take the side that won (or the other one if it lost)."""
+    n, count = 256, 4
+    vec = envs.make("MC-LS", n, seed=4)
+    vec.reset()
+    rng = np.random.default_rng(1)
+    guess, won = np.zeros(n, np.int64), np.zeros(n, bool)
+
+    def policy():
+        first = vec._episode == 0
+        at_end = vec.env.cell == END
+        new_guess = rng.choice([0, 2], size=n)
+        guess[first & at_end] = new_guess[first & at_end]
+        won[first & at_end] = guess[first & at_end] == np.where(vec.env.indicator == 0, 2, 0)[first & at_end]
+        exploit = np.where(won, guess, 2 - guess)  # the episode-1 outcome alone says which side is right
+        return np.where(at_end, np.where(first, guess, exploit), scripted(vec.env))
+
+    returns, episode_returns, _ = run_meta_episodes(vec, policy, count)
+    np.testing.assert_allclose(episode_returns[:, :, 1], 13.7, atol=1e-9)  # episode 2 always ends right
+    assert abs(returns.mean() - 23.9) < 4 * 3.5 / np.sqrt(returns.size)  # 10.2 + 13.7; std 3.5 from episode 1
+
+
 def test_wrong_decision_blocked_moves_and_wrong_end():
     task_env, _ = mcls.make_task_env(2)
     task_env.seed(3)

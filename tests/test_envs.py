@@ -6,6 +6,7 @@ import sys
 import numpy as np
 import pytest
 
+import benchmarks.aggregate
 import envs
 from envs.gridworld import GOALS, MOVES
 
@@ -133,23 +134,35 @@ def test_grid_rewards_match_the_formulas(env_id):
         np.testing.assert_allclose(rew, np.where(dist == 0, 1.0, off), rtol=1e-6)
 
 
-def oracle(obs, info):
-    """Walk straight to the known goal (x first); an inner-episode end (flag 1) means we stand on the start."""
-    pos = np.where(obs[:, 2:3] == 1, 0.0, obs[:, :2])
-    dx, dy = info["task"][:, 0] - pos[:, 0], info["task"][:, 1] - pos[:, 1]
-    return np.where(dx > 0, RIGHT, np.where(dy > 0, UP, NOOP))
+# a goal-knowing agent's inner-episode return for a goal at Manhattan distance d from the start (reference-spec
+# §4.1): d − 1 steps off the goal (−0.1 each; Dense: −k/5 at distance k), then 16 − d steps on it; on Show the
+# agent first looks (one no-op on the start cell reveals the goal), which delays episode 1 by a step
+ORACLE = {
+    "GridWorld": (lambda d: 4 * (-0.1 * (d - 1) + (16 - d)), 44.3),
+    "GridWorldDense": (lambda d: 4 * (-d * (d - 1) / 10 + (16 - d)), 38.1),
+    "GridWorldShow": (lambda d: -0.1 * d + (15 - d) + 3 * (-0.1 * (d - 1) + (16 - d)), 43.2),
+}
 
 
-def test_goal_knowing_oracle_earns_44_3():
-    vec = envs.make("GridWorld", 16, seed=5)
+@pytest.mark.parametrize("env_id", GRIDS)
+def test_goal_knowing_oracle_matches_the_formula(env_id):
+    """The aggregate plot's reference lines: 44.3 (GridWorld), 38.1 (Dense), 43.2 (Show: look, then go)."""
+    vec = envs.make(env_id, 16, seed=5)
+    steps = iter(range(60 * 20))
+
+    def oracle(obs, info):  # walk straight to the goal, x first, from the true position
+        pos, goal = vec.env.pos, info["task"]
+        action = np.where(goal[:, 0] > pos[:, 0], RIGHT, np.where(goal[:, 1] > pos[:, 1], UP, NOOP))
+        return np.full(16, NOOP) if env_id == "GridWorldShow" and next(steps) % 60 == 0 else action
+
     out = run(vec, oracle, 60 * 20)
     finals = [i for i in out["info"] if "_meta_episode" in i]
     tasks = np.array([i["task"] for i in out["info"]])
     d = np.abs(tasks[0:1200:60]).sum(2)  # Manhattan distance from the start, per meta-episode and env
-    per_goal = 4 * (-0.1 * (d - 1) + (16 - d))
-    np.testing.assert_allclose(np.array([i["meta_episode_return"] for i in finals]), per_goal, rtol=1e-6)
-    dist = np.abs(GOALS).sum(1)
-    assert np.mean(4 * (-0.1 * (dist - 1) + (16 - dist))) == pytest.approx(44.3, abs=0.05)
+    formula, level = ORACLE[env_id]
+    np.testing.assert_allclose(np.array([i["meta_episode_return"] for i in finals]), formula(d), rtol=1e-6)
+    assert np.mean(formula(np.abs(GOALS).sum(1))) == pytest.approx(level, abs=0.05)
+    assert benchmarks.aggregate.REFERENCE_LINES[env_id][0][0] == level
 
 
 def test_show_reveals_the_goal_only_on_the_start_cell():

@@ -25,15 +25,18 @@ POLICY = np.array([
 # fmt: on
 
 
+def correct_end(task_env):
+    """The action that wins at the end platform: the signal UP means right (2), DOWN left (0)."""
+    return np.where(task_env.indicator == 0, 2, 0)
+
+
 def scripted(task_env, end="correct", rng=None):
     """Perfect navigation reading the env's state; at the end the correct side or (end="random") a coin flip."""
     e = task_env
     room_type = e.room_types[np.arange(e.num_envs), e.room]
     actions = POLICY[e.cell, room_type]
-    correct_end = np.where(e.indicator == 0, 2, 0)  # UP: right, DOWN: left
-    if end == "random":
-        correct_end = rng.choice([0, 2], size=e.num_envs)
-    return np.where(e.cell == END, correct_end, actions)
+    end_action = rng.choice([0, 2], size=e.num_envs) if end == "random" else correct_end(e)
+    return np.where(e.cell == END, end_action, actions)
 
 
 def run_meta_episodes(vec, policy, count):
@@ -114,7 +117,7 @@ def test_guess_then_exploit_averages_23_9():
         at_end = vec.env.cell == END
         new_guess = rng.choice([0, 2], size=n)
         guess[first & at_end] = new_guess[first & at_end]
-        won[first & at_end] = guess[first & at_end] == np.where(vec.env.indicator == 0, 2, 0)[first & at_end]
+        won[first & at_end] = guess[first & at_end] == correct_end(vec.env)[first & at_end]
         exploit = np.where(won, guess, 2 - guess)  # the episode-1 outcome alone says which side is right
         return np.where(at_end, np.where(first, guess, exploit), scripted(vec.env))
 

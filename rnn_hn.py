@@ -1,8 +1,9 @@
 # RNN+HN: rnn.py's GRU feeds a hypernetwork that generates the actor's and critic's weights; the base networks
-# take the re-fed state. Everything is trained end-to-end by PPO. Beck et al., NeurIPS 2023, §3.2 and Fig. 2b;
-# reference-spec §2.1-2.4, §3.2. Usage: python rnn_hn.py --env-id GridWorld --lr 1e-3
+# take the re-fed state. Everything is trained end-to-end by PPO. Beck et al., NeurIPS 2023, paper §3.2 and Fig. 2b;
+# reference §2.1-2.4, §3.2. Usage: python rnn_hn.py --env-id GridWorld --lr 1e-3
 import os
 import random
+import signal
 import time
 from collections import deque
 from dataclasses import dataclass
@@ -33,7 +34,7 @@ class Args:
     cuda: bool = False
     """use the GPU if one is available (a message says so when it is not)"""
     threads: int = 1
-    """torch CPU threads; 1 is fastest on a loaded 2-core machine (README, performance)"""
+    """torch CPU threads; 1 is fastest on a loaded 2-core machine (docs/speed.md)"""
     track: bool = False
     """log to Weights and Biases (needs `pip install wandb`)"""
     wandb_project_name: str = "hypermeta"
@@ -43,16 +44,24 @@ class Args:
     capture_video: bool = False
     """save a video of one evaluation meta-episode at the end of training to videos/{run_name}/"""
     save_model: bool = False
-    """save a checkpoint to runs/{run_name}/{exp_name}.pt at the end of training"""
+    """save the trained model to runs/{run_name}/{exp_name}.pt at the end of training"""
     eval_checkpoint: str | None = None
     """evaluate this checkpoint on --num-eval-tasks fresh tasks, print the returns and exit (no training)"""
+    checkpoint_interval: int | None = None
+    """write the whole training state to {run dir}/state.pt every this many updates, and on SIGTERM (0: only on
+    SIGTERM); --resume continues from it"""
+    resume: str | None = None
+    """continue the run in this run directory from its state.pt, exactly as if it had not stopped; the run's own
+    arguments apply, except --total-timesteps (to extend it), --checkpoint-interval, --save-model, --capture-video,
+    --track, --threads and --cuda, which may be given again (README, "Resuming")"""
 
     # Algorithm arguments
     env_id: str = "GridWorld"
     """the environment id: GridWorld, GridWorldShow, GridWorldDense, CheetahDir, CheetahVel, AntDir, Walker, MC-LS,
     ML1-reach, ML1-push, ML1-pick-place or ML10"""
-    lr: float = 1e-3
-    """learning rate of the policy and the encoder; the paper searches {3e-3, 1e-3, 3e-4, 1e-4, 3e-5}"""
+    lr: float | None = None
+    """learning rate of the policy and the encoder; default: the one picked for this method on --env-id
+    (docs/learning_rates.md), from the paper's grid {3e-3, 1e-3, 3e-4, 1e-4, 3e-5}"""
     total_timesteps: int | None = None
     """total environment frames of the run"""
     num_envs: int | None = None
@@ -80,7 +89,7 @@ class Args:
     adam_eps: float | None = None
     """Adam epsilon of the policy optimizer"""
     proper_time_limits: bool | None = None
-    """time-limit transitions get no advantage and cut GAE (reference-spec §1.4)"""
+    """time-limit transitions get no advantage and cut GAE (reference §1.4)"""
     reward_clip: float | None = None
     """normalised rewards are clipped to +-reward_clip"""
     eval_interval: int | None = None
@@ -88,7 +97,7 @@ class Args:
     num_eval_tasks: int = 16
     """fresh tasks per evaluation, one meta-episode each"""
 
-    # Model arguments (reference-spec §1.8, §2.1, §2.2)
+    # Model arguments (reference §1.8, §2.1, §2.2)
     action_embed_dim: int | None = None
     """encoder action embedding size (0: the encoder gets no actions)"""
     reward_embed_dim: int | None = None
@@ -116,7 +125,7 @@ class Args:
 
 
 def normc_(weight, gain):
-    """Each output unit's weight row gets L2 norm `gain` (reference-spec §2.2)."""
+    """Each output unit's weight row gets L2 norm `gain` (reference §2.2)."""
     with torch.no_grad():
         w = torch.randn_like(weight)
         weight.copy_(gain * w / w.norm(dim=1, keepdim=True))
@@ -147,19 +156,23 @@ class RunningMeanStd:
         self.count = total
 
     def normalize(self, x):
-        """(x - mean) / sqrt(var + 1e-8) for a torch tensor x, without clipping (§1.6)."""
+        """(x - mean) / sqrt(var + 1e-8) for a torch tensor x, without clipping (reference §1.6)."""
         mean = torch.as_tensor(self.mean, dtype=x.dtype, device=x.device)
         return (x - mean) / torch.as_tensor(np.sqrt(self.var + 1e-8), dtype=x.dtype, device=x.device)
 
     def state_dict(self):
-        return {"mean": torch.tensor(self.mean), "var": torch.tensor(self.var), "count": torch.tensor(self.count)}
+        return {
+            "mean": torch.tensor(self.mean),
+            "var": torch.tensor(self.var),
+            "count": torch.tensor(self.count, dtype=torch.float64),
+        }
 
     def load_state_dict(self, d):
         self.mean, self.var, self.count = d["mean"].numpy(), d["var"].numpy(), float(d["count"])
 
 
 class Encoder(nn.Module):
-    """GRU over ReLU embeddings of (action, raw reward, raw next observation), then Linear(-> 2L) (§2.1)."""
+    """GRU over ReLU embeddings of (action, raw reward, raw next observation), then Linear(-> 2L) (reference §2.1)."""
 
     def __init__(self, obs_dim, action_dim, args):
         super().__init__()
@@ -168,7 +181,7 @@ class Encoder(nn.Module):
         self.state_embed = nn.Linear(obs_dim, args.state_embed_dim)
         self.input_dim = args.action_embed_dim + args.reward_embed_dim + args.state_embed_dim
         self.gru = nn.GRUCell(self.input_dim, args.gru_hidden_size)
-        for name, param in self.gru.named_parameters():  # orthogonal weights, zero biases (§2.1)
+        for name, param in self.gru.named_parameters():  # orthogonal weights, zero biases (reference §2.1)
             nn.init.orthogonal_(param) if "weight" in name else nn.init.zeros_(param)
         self.head = nn.Linear(args.gru_hidden_size, 2 * args.latent_dim)  # -> concat(mu, logvar)
 
@@ -181,7 +194,7 @@ class Encoder(nn.Module):
         return torch.cat(parts, -1)
 
     def prior(self, n):
-        """Zero hidden state, and the prior output: one GRU step on a zero input from it (§2.1)."""
+        """Zero hidden state, and the prior output: one GRU step on a zero input from it (reference §2.1)."""
         h = torch.zeros(n, self.gru.hidden_size, device=self.head.weight.device)
         return h, self.gru(torch.zeros(n, self.input_dim, device=h.device), h)
 
@@ -247,7 +260,7 @@ class GRUSequence(torch.autograd.Function):
 
 
 class HyperLinear(nn.Module):
-    """A base-network layer whose weight matrix and bias are generated per sample from the embedding e (§2.3).
+    """A base-network layer whose weight matrix and bias are generated per sample from the embedding e (reference §2.3).
 
     `head` holds two linear heads, each with its bias: head[:E, :in] maps e to the weight matrix and head[E, :in]
     is that head's bias; head[:E, in] maps e to the bias vector and head[E, in] is its bias. Per sample,
@@ -259,8 +272,8 @@ class HyperLinear(nn.Module):
         self.head = nn.Parameter(torch.zeros(embed_dim + 1, in_dim + 1, out_dim))
 
     def bias_hyper_init(self, weight, bias=None):
-        """Bias-HyperInit (§2.4): zero head weights; the heads' biases are a standard base layer's weight and bias,
-        so every latent generates the same, normally initialised, base network."""
+        """Bias-HyperInit (reference §2.4): zero head weights; the heads' biases are a standard base layer's weight and
+        bias, so every latent generates the same, normally initialised, base network."""
         with torch.no_grad():
             self.head.zero_()
             self.head[-1, :-1] = weight.t()
@@ -274,7 +287,7 @@ class HyperLinear(nn.Module):
 
     def forward(self, e1, x):
         """W(e) x + b(e) for e1 = (e, 1), as one GEMM over the outer product (e, 1) x (x, 1): the same numbers as
-        generate() and bmm, ~5x faster than materialising per-sample weight matrices (README, performance).
+        generate() and bmm, ~5x faster than materialising per-sample weight matrices (docs/speed.md).
         The outer product is a bmm because its backward is then two bmms, ~3x faster than broadcasting's."""
         outer = torch.bmm(e1.unsqueeze(2), F.pad(x, (0, 1), value=1.0).unsqueeze(1))
         return outer.flatten(1) @ self.head.flatten(0, 1)
@@ -303,25 +316,26 @@ class Agent(nn.Module):
         action_dim = 1 if self.discrete else envs.single_action_space.shape[0]
         n_out = envs.single_action_space.n if self.discrete else action_dim
         self.encoder = Encoder(obs_dim, action_dim, args)
-        # the latent embedding is the hypernetwork's only hidden layer; the state is re-fed to the base nets (§2.3)
+        # the latent embedding is the hypernetwork's only hidden layer; the state is re-fed to the base nets
+        # (reference §2.3)
         self.latent_embed = nn.Sequential(nn.Linear(2 * args.latent_dim, args.latent_embed_dim), nn.Tanh())
         self.state_embed = nn.Sequential(nn.Linear(obs_dim, args.policy_state_embed_dim), nn.Tanh())
         h1, h2 = args.policy_hidden_sizes
         self.actor = HyperMLP(args.latent_embed_dim, (args.policy_state_embed_dim, h1, h2, n_out))
         self.critic = HyperMLP(args.latent_embed_dim, (args.policy_state_embed_dim, h1, h2, 1))
-        # Bias-HyperInit (§2.4): the base nets start as rnn.py's actor and critic would, for any latent
+        # Bias-HyperInit (reference §2.4): the base nets start as rnn.py's actor and critic would, for any latent
         for net in (self.actor, self.critic):
             for layer in net.layers[:-1]:
                 layer.bias_hyper_init(normc_(torch.empty(layer.head.shape[2], layer.head.shape[1] - 1), 5 / 3))
         out = torch.empty(n_out, h2)
         self.actor.layers[-1].bias_hyper_init(nn.init.orthogonal_(out, 0.01) if self.discrete else normc_(out, 1.0))
         # the critic output's weight takes Kaiming-uniform as in the reference; its bias the default Linear init's
-        # U(-1/sqrt(fan_in), 1/sqrt(fan_in)), where the reference's swapped fan-in gave U(-1, 1) (README, differences)
+        # U(-1/sqrt(fan_in), 1/sqrt(fan_in)), where the reference's swapped fan-in gave U(-1, 1) (difference 10)
         bound = 1 / h2**0.5
         self.critic.layers[-1].bias_hyper_init(
             nn.init.kaiming_uniform_(torch.empty(1, h2)), torch.empty(1).uniform_(-bound, bound)
         )
-        if not self.discrete:  # state-independent log-std, not generated (§1.7)
+        if not self.discrete:  # state-independent log-std, not generated (reference §1.7)
             self.actor_logstd = nn.Parameter(torch.zeros(1, n_out))
 
     def policy_parameters(self):
@@ -351,7 +365,9 @@ class Agent(nn.Module):
 def evaluate(agent, eval_envs, obs_rms, device, video_frames=None):
     """One meta-episode on each of eval_envs.num_envs fresh tasks, deterministic actions, no resets inside.
 
-    Returns (mean meta-episode return, mean return of each inner episode) over the tasks (reference-spec §5.1).
+    Returns {tag: mean over the tasks} (reference §5.1): the meta-episode return, each inner episode's return
+    and, where the env reports success (Meta-World), each one's success rate; on continuous action spaces also the
+    mean |action|, which shows a too-large learning rate's jump in the policy (docs/rnn_hn.md, "Learning rates").
     """
     n = eval_envs.num_envs
     next_obs, _ = eval_envs.reset()
@@ -359,6 +375,8 @@ def evaluate(agent, eval_envs, obs_rms, device, video_frames=None):
     starts = torch.ones(n, device=device)
     finished = np.zeros(n, bool)
     episode_returns = np.zeros((n, eval_envs.episodes_per_task))
+    episode_successes = np.zeros((n, eval_envs.episodes_per_task))
+    action_sizes = []  # mean |action| of each step of each unfinished task
     if video_frames is not None:
         video_frames.append(eval_envs.render()[0])
     with torch.no_grad():
@@ -368,6 +386,7 @@ def evaluate(agent, eval_envs, obs_rms, device, video_frames=None):
             action, _, _, _ = agent.get_action_and_value(
                 encoder_output, obs_rms.normalize(next_obs), deterministic=True
             )
+            action_sizes.append(np.abs(action.cpu().numpy().reshape(n, -1)).mean(1)[~finished])
             obs, reward, terminations, truncations, infos = eval_envs.step(action.cpu().numpy())
             if video_frames is not None and not finished[0]:
                 video_frames.append(eval_envs.render()[0])
@@ -378,22 +397,87 @@ def evaluate(agent, eval_envs, obs_rms, device, video_frames=None):
             done = np.logical_or(terminations, truncations)
             for i in np.flatnonzero(done & ~finished):
                 episode_returns[i] = infos["episode_returns"][i]
+                episode_successes[i] = infos.get("episode_successes", episode_successes)[i]
             finished |= done
             starts = torch.tensor(done, dtype=torch.float32, device=device)
             next_obs = torch.tensor(obs, device=device)
-    return episode_returns.sum(1).mean(), episode_returns.mean(0)
+    results = {"meta_episode_return": episode_returns.sum(1).mean()}
+    results.update({f"episode_{k + 1}_return": r for k, r in enumerate(episode_returns.mean(0))})
+    if eval_envs.reports_success:
+        results["success_rate"] = episode_successes[:, -1].mean()  # the last inner episode's, after adapting
+        results.update({f"episode_{k + 1}_success": s for k, s in enumerate(episode_successes.mean(0))})
+    if not agent.discrete:
+        results["action_abs_mean"] = np.concatenate(action_sizes).mean()
+    return results
 
 
-def write_video(frames, path, fps):
+def video(agent, normalisers, device, args, path):
+    """Record one evaluation meta-episode on a fresh task to an mp4 file."""
     import imageio.v3 as iio
 
+    frames, video_envs = [], meta_envs.make(args.env_id, 1, seed=args.seed + 200_000, render_mode="rgb_array")
+    evaluate(agent, video_envs, *normalisers, device, frames)
     os.makedirs(os.path.dirname(path), exist_ok=True)
-    iio.imwrite(path, np.stack(frames), fps=fps)
+    iio.imwrite(path, np.stack(frames), fps=video_envs.metadata["render_fps"])
     print(f"video: {path}")
+
+
+# what may differ from the run's own arguments on --resume: none of them changes the run's numbers
+RESUME_MAY_CHANGE = ("resume", "total_timesteps", "checkpoint_interval", "save_model", "capture_video", "track")
+RESUME_MAY_CHANGE += ("wandb_project_name", "wandb_entity", "threads", "cuda")
+
+
+def resume_args(args):
+    """Load {args.resume}/state.pt and take the run's arguments from it; refuse, in one line, a state from another
+    script or an argument given now that would change the run."""
+    path = os.path.join(args.resume, "state.pt")
+    if not os.path.isfile(path):
+        raise SystemExit(f"error: --resume {args.resume}: no state.pt there (see --checkpoint-interval)")
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    script = os.path.basename(__file__)
+    if state["script"] != script:
+        raise SystemExit(f"error: --resume {args.resume}: its state.pt is from {state['script']}, not {script}")
+    default = Args()
+    for key, value in state["args"].items():
+        value, given = tuple(value) if isinstance(value, list) else value, getattr(args, key)
+        if given == getattr(default, key) or key in ("batch_size", "minibatch_size", "num_iterations"):
+            setattr(args, key, value)
+        elif given != value and key not in RESUME_MAY_CHANGE:
+            flag = "--" + key.replace("_", "-")
+            raise SystemExit(f"error: --resume {args.resume}: {flag} {given} differs from the run's {value}")
+    return state
+
+
+def rng_state():
+    """Every random generator the run draws from: torch's, numpy's global one (minibatches) and Python's."""
+    name, keys, *rest = np.random.get_state()
+    cuda = torch.cuda.get_rng_state_all() if torch.cuda.is_available() else []
+    return {
+        "torch": torch.get_rng_state(),
+        "cuda": cuda,
+        "numpy": [name, torch.from_numpy(keys.astype(np.int64)), *rest],
+        "python": random.getstate(),
+    }
+
+
+def set_rng_state(state):
+    torch.set_rng_state(state["torch"])
+    if state["cuda"] and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+    name, keys, *rest = state["numpy"]
+    np.random.set_state((name, keys.numpy().astype(np.uint32), *rest))
+    random.setstate(state["python"])
+
+
+def save_state(state, path):
+    """Write to a temporary file, then rename: a kill during the write leaves the previous state.pt whole."""
+    torch.save(state, path + ".tmp")
+    os.replace(path + ".tmp", path)
 
 
 if __name__ == "__main__":
     args = tyro.cli(Args)
+    state = resume_args(args) if args.resume is not None else None
     checkpoint = None
     if args.eval_checkpoint is not None:  # the checkpoint's own arguments rebuild its model
         checkpoint = torch.load(args.eval_checkpoint, map_location="cpu", weights_only=True)
@@ -402,13 +486,13 @@ if __name__ == "__main__":
             if hasattr(args, key) and key not in keep:
                 setattr(args, key, tuple(value) if isinstance(value, list) else value)
     try:
-        for key, value in meta_envs.preset(args.env_id).items():
+        for key, value in meta_envs.preset(args.env_id, os.path.basename(__file__)[:-3]).items():
             if hasattr(args, key) and getattr(args, key) is None:
                 setattr(args, key, value)
     except ValueError as e:
         raise SystemExit(f"error: {e}") from None
-    if args.lr <= 0:
-        raise SystemExit(f"error: --lr must be positive, got {args.lr}")
+    if args.lr is None or args.lr <= 0:  # None: a copy of this file under another name has no picked lr
+        raise SystemExit(f"error: --lr must be given and positive, got {args.lr}")
     if min(args.num_envs, args.num_steps, args.num_minibatches, args.update_epochs, args.total_timesteps) < 1:
         raise SystemExit(
             "error: --num-envs, --num-steps, --num-minibatches, --update-epochs and --total-timesteps must be >= 1"
@@ -425,7 +509,8 @@ if __name__ == "__main__":
         raise SystemExit(
             f"error: --total-timesteps ({args.total_timesteps}) is below one rollout ({args.batch_size} frames)"
         )
-    run_name = f"{args.env_id}__{args.exp_name}__{args.seed}__{int(time.time())}"
+    run_dir = args.resume or f"runs/{args.env_id}__{args.exp_name}__{args.seed}__{int(time.time())}"
+    run_name = os.path.basename(os.path.normpath(run_dir))
 
     # TRY NOT TO MODIFY: seeding
     random.seed(args.seed)
@@ -439,27 +524,24 @@ if __name__ == "__main__":
 
     # env setup: each sub-environment runs whole meta-episodes; evaluation draws fresh tasks from its own seed
     envs = meta_envs.make(args.env_id, args.num_envs, seed=args.seed)
-    eval_envs = meta_envs.make(args.env_id, args.num_eval_tasks, seed=args.seed + 100_000)
+    eval_splits = {"eval": meta_envs.make(args.env_id, args.num_eval_tasks, seed=args.seed + 100_000)}
+    if args.env_id in meta_envs.METAWORLD_IDS:  # and on held-out tasks, what Meta-World papers report (reference §4.6)
+        eval_splits["eval_test"] = meta_envs.make(args.env_id, args.num_eval_tasks, args.seed + 300_000, split="test")
 
     agent = Agent(envs, args).to(device)
     obs_rms = RunningMeanStd(envs.single_observation_space.shape)
+    normalisers = (obs_rms,)  # what evaluate() needs besides the agent
     if checkpoint is not None:
         agent.load_state_dict(checkpoint["agent"])
         obs_rms.load_state_dict(checkpoint["obs_rms"])
-        meta_return, episode_means = evaluate(agent, eval_envs, obs_rms, device)
-        print(
-            f"{args.eval_checkpoint}: {args.num_eval_tasks} fresh {args.env_id} tasks, meta-episode return "
-            f"{meta_return:.2f}; per inner episode: {', '.join(f'{r:.2f}' for r in episode_means)}"
-        )
-        if args.capture_video:
-            frames = []
-            video_envs = meta_envs.make(args.env_id, 1, seed=args.seed + 200_000, render_mode="rgb_array")
-            evaluate(agent, video_envs, obs_rms, device, frames)
-            write_video(
-                frames,
-                f"videos/{os.path.basename(args.eval_checkpoint)[:-3]}_eval.mp4",
-                video_envs.metadata["render_fps"],
+        for split, split_envs in eval_splits.items():
+            results = evaluate(agent, split_envs, *normalisers, device)
+            print(
+                f"{args.eval_checkpoint}: {args.num_eval_tasks} fresh {args.env_id} tasks ({split}): "
+                + ", ".join(f"{tag.replace('_', ' ')} {value:.2f}" for tag, value in results.items())
             )
+        if args.capture_video:
+            video(agent, normalisers, device, args, f"videos/{os.path.basename(args.eval_checkpoint)[:-3]}_eval.mp4")
         raise SystemExit(0)
     if args.track:
         try:
@@ -474,13 +556,14 @@ if __name__ == "__main__":
             name=run_name,
             save_code=True,
         )
-    writer = SummaryWriter(f"runs/{run_name}")
+    # a resumed run drops the points its killed process logged after its state.pt (TensorBoard's purge_step)
+    writer = SummaryWriter(run_dir, purge_step=state["global_step"] + 1 if state else None)
     writer.add_text(
         "hyperparameters",
         "|param|value|\n|-|-|\n" + "\n".join([f"|{key}|{value}|" for key, value in vars(args).items()]),
     )
     optimizer = optim.Adam(agent.policy_parameters(), lr=args.lr, eps=args.adam_eps, fused=True)
-    # RNN: the encoder is trained by PPO too, at the policy's learning rate, with Adam's default eps (§1.5)
+    # RNN: the encoder is trained by PPO too, at the policy's learning rate, with Adam's default eps (reference §1.5)
     encoder_optimizer = optim.Adam(agent.encoder.parameters(), lr=args.lr, fused=True)
     return_rms = RunningMeanStd()
 
@@ -489,7 +572,7 @@ if __name__ == "__main__":
     actions = torch.zeros((args.num_steps, args.num_envs) + envs.single_action_space.shape).to(device)
     logprobs = torch.zeros((args.num_steps, args.num_envs)).to(device)
     rewards = torch.zeros((args.num_steps, args.num_envs)).to(device)  # normalised, for PPO
-    raw_rewards = torch.zeros((args.num_steps, args.num_envs)).to(device)  # raw, for the encoder (§1.6)
+    raw_rewards = torch.zeros((args.num_steps, args.num_envs)).to(device)  # raw, for the encoder (reference §1.6)
     dones = torch.zeros((args.num_steps, args.num_envs)).to(device)  # obs[t] starts a meta-episode
     time_limits = torch.zeros((args.num_steps, args.num_envs)).to(device)  # step t ended an episode by time limit
     values = torch.zeros((args.num_steps, args.num_envs)).to(device)
@@ -504,8 +587,28 @@ if __name__ == "__main__":
     with torch.no_grad():
         encoder_state = agent.encoder.prior(args.num_envs)[0]
     recent_returns, last_eval, last_print, env_time = deque(maxlen=args.num_envs), float("nan"), 0.0, 0.0
+    if state is not None:  # --resume: every part of the run continues from its state.pt
+        agent.load_state_dict(state["agent"])
+        for opt, opt_state in zip((optimizer, encoder_optimizer), state["optimizers"], strict=True):
+            opt.load_state_dict(opt_state)
+        for normaliser, normaliser_state in zip(normalisers, state["normalisers"], strict=True):
+            normaliser.load_state_dict(normaliser_state)
+        return_rms.load_state_dict(state["return_rms"])
+        envs.load_state_dict(state["envs"])
+        for split, split_envs in eval_splits.items():
+            split_envs.load_state_dict(state["eval_envs"][split])
+        next_obs, next_done = state["next_obs"].to(device), state["next_done"].to(device)
+        discounted_return = state["discounted_return"].numpy()
+        encoder_state = state["encoder_state"].to(device)
+        global_step, last_eval, env_time = state["global_step"], state["last_eval"], state["env_time"]
+        recent_returns.extend(state["recent_returns"])
+        start_time -= state["wall_clock"]
+        set_rng_state(state["rng"])
+        print(f"resuming {run_name} after update {state['iteration']} ({global_step} frames)", flush=True)
+    preempted = []  # SIGTERM (a scheduler's warning): finish this update, save the state, exit
+    signal.signal(signal.SIGTERM, lambda signum, frame: preempted.append(signum))
 
-    for iteration in range(1, args.num_iterations + 1):
+    for iteration in range(state["iteration"] + 1 if state else 1, args.num_iterations + 1):
         # Annealing the rate if instructed to do so.
         if args.anneal_lr:
             frac = 1.0 - (iteration - 1.0) / args.num_iterations
@@ -533,7 +636,7 @@ if __name__ == "__main__":
             next_obs, reward, terminations, truncations, infos = envs.step(action.cpu().numpy())
             env_time += time.time() - env_start
             next_done = np.logical_or(terminations, truncations)
-            # PPO sees rewards scaled by the running std of the discounted return, clipped (§1.6)
+            # PPO sees rewards scaled by the running std of the discounted return, clipped (reference §1.6)
             discounted_return = discounted_return * args.gamma + reward
             return_rms.update(discounted_return)
             discounted_return[next_done] = 0.0
@@ -569,11 +672,11 @@ if __name__ == "__main__":
                     nextvalues = values[t + 1]
                 delta = rewards[t] + args.gamma * nextvalues * nextnonterminal - values[t]
                 lastgaelam = delta + args.gamma * args.gae_lambda * nextnonterminal * lastgaelam
-                # proper time limits (§1.4): a time-limit transition gets no advantage and cuts GAE
+                # proper time limits (reference §1.4): a time-limit transition gets no advantage and cuts GAE
                 lastgaelam = lastgaelam * (1.0 - time_limits[t])
                 advantages[t] = lastgaelam
             returns = advantages + values
-            # advantages are normalised over the whole rollout (§1.4)
+            # advantages are normalised over the whole rollout (reference §1.4)
             advantages = (advantages - advantages.mean()) / (advantages.std() + 1e-5)
             next_obs_seq = torch.cat([obs[1:], next_obs.unsqueeze(0)])  # the s' of each stored transition
 
@@ -586,7 +689,7 @@ if __name__ == "__main__":
             np.random.shuffle(envinds)
             for start in range(0, args.num_envs, envsperbatch):
                 mbenvinds = envinds[start : start + envsperbatch]
-                # whole sequences: re-run the GRU from the rollout's initial state (DESIGN.md difference 4)
+                # whole sequences: re-run the GRU from the rollout's initial state (difference 4)
                 x = agent.encoder.embed(
                     actions[:, mbenvinds].float(), raw_rewards[:, mbenvinds], next_obs_seq[:, mbenvinds]
                 )
@@ -597,9 +700,9 @@ if __name__ == "__main__":
                     obs_rms.normalize(obs[mb_inds].flatten(0, 1)),
                     actions[mb_inds].flatten(0, 1).long() if agent.discrete else actions[mb_inds].flatten(0, 1),
                 )
-                b_logprobs, b_advantages = logprobs[mb_inds].flatten(), advantages[mb_inds].flatten()
-                b_returns, b_values = returns[mb_inds].flatten(), values[mb_inds].flatten()
-                logratio = newlogprob - b_logprobs
+                mb_logprobs, mb_advantages = logprobs[mb_inds].flatten(), advantages[mb_inds].flatten()
+                mb_returns, mb_values = returns[mb_inds].flatten(), values[mb_inds].flatten()
+                logratio = newlogprob - mb_logprobs
                 ratio = logratio.exp()
 
                 with torch.no_grad():
@@ -609,15 +712,15 @@ if __name__ == "__main__":
                     clipfracs += [((ratio - 1.0).abs() > args.clip_coef).float().mean().item()]
 
                 # Policy loss
-                pg_loss1 = -b_advantages * ratio
-                pg_loss2 = -b_advantages * torch.clamp(ratio, 1 - args.clip_coef, 1 + args.clip_coef)
+                pg_loss1 = -mb_advantages * ratio
+                pg_loss2 = -mb_advantages * torch.clamp(ratio, 1 - args.clip_coef, 1 + args.clip_coef)
                 pg_loss = torch.max(pg_loss1, pg_loss2).mean()
 
-                # Value loss: clipped, with a Huber loss (§1.4)
+                # Value loss: clipped, with a Huber loss (reference §1.4)
                 newvalue = newvalue.view(-1)
-                v_clipped = b_values + torch.clamp(newvalue - b_values, -args.clip_coef, args.clip_coef)
-                v_loss_unclipped = F.huber_loss(newvalue, b_returns, reduction="none")
-                v_loss_clipped = F.huber_loss(v_clipped, b_returns, reduction="none")
+                v_clipped = mb_values + torch.clamp(newvalue - mb_values, -args.clip_coef, args.clip_coef)
+                v_loss_unclipped = F.huber_loss(newvalue, mb_returns, reduction="none")
+                v_loss_clipped = F.huber_loss(v_clipped, mb_returns, reduction="none")
                 v_loss = 0.5 * torch.max(v_loss_unclipped, v_loss_clipped).mean()
 
                 entropy_loss = entropy.mean()
@@ -630,13 +733,13 @@ if __name__ == "__main__":
                 optimizer.zero_grad()
                 encoder_optimizer.zero_grad()
                 loss.backward()
-                # the policy and the encoder are clipped separately (§1.4)
+                # the policy and the encoder are clipped separately (reference §1.4)
                 nn.utils.clip_grad_norm_(agent.policy_parameters(), args.max_grad_norm)
                 nn.utils.clip_grad_norm_(agent.encoder.parameters(), args.max_grad_norm)
                 optimizer.step()
                 encoder_optimizer.step()
 
-        # the policy's input statistics change between rollouts, never inside one (README, differences)
+        # the policy's input statistics change between rollouts, never inside one (difference 9)
         obs_rms.update(obs.flatten(0, 1).cpu().numpy())
 
         y_pred, y_true = values.flatten().cpu().numpy(), returns.flatten().cpu().numpy()
@@ -657,10 +760,11 @@ if __name__ == "__main__":
         writer.add_scalar("charts/env_time_fraction", env_time / (time.time() - start_time), global_step)
 
         if iteration % args.eval_interval == 0 or iteration == args.num_iterations:
-            last_eval, eval_episodes = evaluate(agent, eval_envs, obs_rms, device)
-            writer.add_scalar("eval/meta_episode_return", last_eval, global_step)
-            for k, r in enumerate(eval_episodes):
-                writer.add_scalar(f"eval/episode_{k + 1}_return", r, global_step)
+            for split, split_envs in eval_splits.items():  # eval/: training tasks; eval_test/: held-out ones
+                results = evaluate(agent, split_envs, *normalisers, device)
+                for tag, value in results.items():
+                    writer.add_scalar(f"{split}/{tag}", value, global_step)
+                last_eval = results["meta_episode_return"] if split == "eval" else last_eval
         if time.time() - last_print > 5 or iteration == args.num_iterations:
             last_print = time.time()
             train = np.mean(recent_returns) if recent_returns else float("nan")
@@ -669,17 +773,41 @@ if __name__ == "__main__":
                 f"meta-episode return: train {train:.2f}  eval {last_eval:.2f}",
                 flush=True,
             )
+        if preempted or args.checkpoint_interval and iteration % args.checkpoint_interval == 0:
+            writer.flush()  # the points logged up to this update are on disk before the state that follows them
+            state = {
+                "script": os.path.basename(__file__),
+                "args": vars(args),
+                "iteration": iteration,
+                "global_step": global_step,
+                "agent": agent.state_dict(),
+                "optimizers": [optimizer.state_dict(), encoder_optimizer.state_dict()],
+                "normalisers": [normaliser.state_dict() for normaliser in normalisers],
+                "return_rms": return_rms.state_dict(),
+                "envs": envs.state_dict(),
+                "eval_envs": {split: split_envs.state_dict() for split, split_envs in eval_splits.items()},
+                "next_obs": next_obs,
+                "next_done": next_done,
+                "discounted_return": torch.from_numpy(discounted_return),
+                "encoder_state": encoder_state,
+                "rng": rng_state(),
+                "last_eval": float(last_eval),
+                "recent_returns": [float(r) for r in recent_returns],
+                "env_time": env_time,
+                "wall_clock": time.time() - start_time,
+            }
+            save_state(state, f"{run_dir}/state.pt")
+            if preempted:
+                print(f"SIGTERM: state saved; resume with: python {os.path.basename(__file__)} --resume {run_dir}")
+                raise SystemExit(143)
 
     if args.save_model:
-        model_path = f"runs/{run_name}/{args.exp_name}.pt"
+        model_path = f"{run_dir}/{args.exp_name}.pt"
         checkpoint = {"agent": agent.state_dict(), "obs_rms": obs_rms.state_dict(), "args": vars(args)}
         torch.save(checkpoint, model_path)
         print(f"model saved to {model_path}")
     if args.capture_video:
-        frames = []
-        video_envs = meta_envs.make(args.env_id, 1, seed=args.seed + 200_000, render_mode="rgb_array")
-        evaluate(agent, video_envs, obs_rms, device, frames)
-        write_video(frames, f"videos/{run_name}/eval.mp4", video_envs.metadata["render_fps"])
+        video(agent, normalisers, device, args, f"videos/{run_name}/eval.mp4")
 
     envs.close()
     writer.close()

@@ -1,8 +1,9 @@
 # TI Naive: vi_hn.py's variational encoder, trained to infer the task (MSE to c_M) besides the ELBO, feeds a plain
-# MLP policy (no hypernetwork) with the normalised, detached posterior. Beck et al., NeurIPS 2023, §3.3;
-# reference-spec §3.3. Usage: python ti_naive.py --env-id GridWorld --lr 1e-3
+# MLP policy (no hypernetwork) with the normalised, detached posterior. Beck et al., NeurIPS 2023, paper §3.3;
+# reference §3.3. Usage: python ti_naive.py --env-id GridWorld --lr 1e-3
 import os
 import random
+import signal
 import time
 from collections import deque
 from dataclasses import dataclass
@@ -33,7 +34,7 @@ class Args:
     cuda: bool = False
     """use the GPU if one is available (a message says so when it is not)"""
     threads: int = 1
-    """torch CPU threads; 1 is fastest on a loaded 2-core machine (README, performance)"""
+    """torch CPU threads; 1 is fastest on a loaded 2-core machine (docs/speed.md)"""
     track: bool = False
     """log to Weights and Biases (needs `pip install wandb`)"""
     wandb_project_name: str = "hypermeta"
@@ -43,16 +44,24 @@ class Args:
     capture_video: bool = False
     """save a video of one evaluation meta-episode at the end of training to videos/{run_name}/"""
     save_model: bool = False
-    """save a checkpoint to runs/{run_name}/{exp_name}.pt at the end of training"""
+    """save the trained model to runs/{run_name}/{exp_name}.pt at the end of training"""
     eval_checkpoint: str | None = None
     """evaluate this checkpoint on --num-eval-tasks fresh tasks, print the returns and exit (no training)"""
+    checkpoint_interval: int | None = None
+    """write the whole training state to {run dir}/state.pt every this many updates, and on SIGTERM (0: only on
+    SIGTERM); --resume continues from it"""
+    resume: str | None = None
+    """continue the run in this run directory from its state.pt, exactly as if it had not stopped; the run's own
+    arguments apply, except --total-timesteps (to extend it), --checkpoint-interval, --save-model, --capture-video,
+    --track, --threads and --cuda, which may be given again (README, "Resuming")"""
 
     # Algorithm arguments
     env_id: str = "GridWorld"
     """the environment id: GridWorld, GridWorldShow, GridWorldDense, CheetahDir, CheetahVel, AntDir, Walker, MC-LS,
     ML1-reach, ML1-push, ML1-pick-place or ML10"""
-    lr: float = 1e-3
-    """learning rate of the policy; the paper searches {3e-3, 1e-3, 3e-4, 1e-4, 3e-5} (the VAE's is --lr-vae)"""
+    lr: float | None = None
+    """learning rate of the policy (the VAE's is --lr-vae); default: the one picked for this method on --env-id
+    (docs/learning_rates.md), from the paper's grid {3e-3, 1e-3, 3e-4, 1e-4, 3e-5}"""
     total_timesteps: int | None = None
     """total environment frames of the run"""
     num_envs: int | None = None
@@ -76,11 +85,11 @@ class Args:
     vf_coef: float | None = None
     """coefficient of the value loss"""
     max_grad_norm: float | None = None
-    """maximum gradient norm of the policy (the VAE's updates are not clipped, §2.5)"""
+    """maximum gradient norm of the policy (the VAE's updates are not clipped, reference §2.5)"""
     adam_eps: float | None = None
     """Adam epsilon of the policy optimizer"""
     proper_time_limits: bool | None = None
-    """time-limit transitions get no advantage and cut GAE (reference-spec §1.4)"""
+    """time-limit transitions get no advantage and cut GAE (reference §1.4)"""
     reward_clip: float | None = None
     """normalised rewards are clipped to +-reward_clip"""
     eval_interval: int | None = None
@@ -88,7 +97,7 @@ class Args:
     num_eval_tasks: int = 16
     """fresh tasks per evaluation, one meta-episode each"""
 
-    # Model arguments (reference-spec §1.8, §2.1, §2.2)
+    # Model arguments (reference §1.8, §2.1, §2.2)
     action_embed_dim: int | None = None
     """encoder action embedding size (0: the encoder gets no actions)"""
     reward_embed_dim: int | None = None
@@ -106,7 +115,7 @@ class Args:
     policy_hidden_sizes: tuple[int, ...] | None = None
     """hidden layer sizes of the actor and critic MLPs"""
 
-    # VAE arguments (reference-spec §1.1, §2.5, §3.6)
+    # VAE arguments (reference §1.1, §2.5, §3.6)
     lr_vae: float | None = None
     """learning rate of the encoder and decoders (Adam, default eps, no clipping, no annealing)"""
     precollect_frames: int | None = None
@@ -125,7 +134,7 @@ class Args:
     """hidden layer sizes of the task decoder, an MLP on z"""
     reconstruct: bool = True
     """keep the reward/state reconstruction beside the task loss, as the released code (--no-reconstruct: task loss
-    and KL only, the paper's text; decoder and KL keep the code's form; DESIGN.md difference 6)"""
+    and KL only, the paper's text; decoder and KL keep the code's form; difference 6)"""
     kl_weight: float | None = None
     """weight of the KL term of the ELBO"""
     vae_buffer_size: int | None = None
@@ -151,7 +160,7 @@ class Args:
 
 
 def normc_(weight, gain):
-    """Each output unit's weight row gets L2 norm `gain` (reference-spec §2.2)."""
+    """Each output unit's weight row gets L2 norm `gain` (reference §2.2)."""
     with torch.no_grad():
         w = torch.randn_like(weight)
         weight.copy_(gain * w / w.norm(dim=1, keepdim=True))
@@ -182,19 +191,23 @@ class RunningMeanStd:
         self.count = total
 
     def normalize(self, x):
-        """(x - mean) / sqrt(var + 1e-8) for a torch tensor x, without clipping (§1.6)."""
+        """(x - mean) / sqrt(var + 1e-8) for a torch tensor x, without clipping (reference §1.6)."""
         mean = torch.as_tensor(self.mean, dtype=x.dtype, device=x.device)
         return (x - mean) / torch.as_tensor(np.sqrt(self.var + 1e-8), dtype=x.dtype, device=x.device)
 
     def state_dict(self):
-        return {"mean": torch.tensor(self.mean), "var": torch.tensor(self.var), "count": torch.tensor(self.count)}
+        return {
+            "mean": torch.tensor(self.mean),
+            "var": torch.tensor(self.var),
+            "count": torch.tensor(self.count, dtype=torch.float64),
+        }
 
     def load_state_dict(self, d):
         self.mean, self.var, self.count = d["mean"].numpy(), d["var"].numpy(), float(d["count"])
 
 
 class Encoder(nn.Module):
-    """GRU over ReLU embeddings of (action, raw reward, raw next observation), then Linear(-> 2L) (§2.1)."""
+    """GRU over ReLU embeddings of (action, raw reward, raw next observation), then Linear(-> 2L) (reference §2.1)."""
 
     def __init__(self, obs_dim, action_dim, args):
         super().__init__()
@@ -203,7 +216,7 @@ class Encoder(nn.Module):
         self.state_embed = nn.Linear(obs_dim, args.state_embed_dim)
         self.input_dim = args.action_embed_dim + args.reward_embed_dim + args.state_embed_dim
         self.gru = nn.GRUCell(self.input_dim, args.gru_hidden_size)
-        for name, param in self.gru.named_parameters():  # orthogonal weights, zero biases (§2.1)
+        for name, param in self.gru.named_parameters():  # orthogonal weights, zero biases (reference §2.1)
             nn.init.orthogonal_(param) if "weight" in name else nn.init.zeros_(param)
         self.head = nn.Linear(args.gru_hidden_size, 2 * args.latent_dim)  # -> concat(mu, logvar)
 
@@ -216,7 +229,7 @@ class Encoder(nn.Module):
         return torch.cat(parts, -1)
 
     def prior(self, n):
-        """Zero hidden state, and the prior output: one GRU step on a zero input from it (§2.1)."""
+        """Zero hidden state, and the prior output: one GRU step on a zero input from it (reference §2.1)."""
         h = torch.zeros(n, self.gru.hidden_size, device=self.head.weight.device)
         return h, self.gru(torch.zeros(n, self.input_dim, device=h.device), h)
 
@@ -282,7 +295,7 @@ class GRUSequence(torch.autograd.Function):
 
 
 class VAEBuffer:
-    """FIFO buffer of completed meta-episodes for the ELBO (§2.5), filled one vector-env step at a time.
+    """FIFO buffer of completed meta-episodes for the ELBO (reference §2.5), filled one vector-env step at a time.
 
     Row i < size holds a completed meta-episode: its H+1 observations s_0..s_H (each stored once), H actions, H raw
     rewards, its length H and its task c_M; rows size.. hold each environment's meta-episode in progress. Steps
@@ -332,10 +345,23 @@ class VAEBuffer:
         """n completed meta-episodes drawn without replacement (all of them while fewer are stored)."""
         return self.batch(np.random.choice(self.count, min(n, self.count), replace=False), device)
 
+    def state_dict(self):
+        """The stored rows only (a filling buffer's checkpoint grows with it), whole: stale steps included."""
+        rows = np.r_[: self.count, self.running]
+        state = {k: torch.from_numpy(getattr(self, k)[rows]) for k in ("obs", "actions", "rewards", "tasks", "lengths")}
+        return {**state, "count": self.count, "next": self.next}
+
+    def load_state_dict(self, state):
+        rows = np.r_[: state["count"], self.running]
+        for k in ("obs", "actions", "rewards", "tasks", "lengths"):
+            getattr(self, k)[rows] = state[k].numpy()
+        self.count, self.next = state["count"], state["next"]
+
 
 def encode(encoder, obs, actions, rewards):
     """GRU states after 0..H transitions of meta-episodes encoded from the prior, (H+1, B, hidden); step 0 holds
-    the prior output (§2.1). encoder.head of these gives the H+1 posteriors, the prior's included (§2.5)."""
+    the prior output (reference §2.1). encoder.head of these gives the H+1 posteriors, the prior's included
+    (reference §2.5)."""
     starts = torch.zeros_like(rewards)
     starts[0] = 1.0
     h0 = torch.zeros(rewards.shape[1], encoder.gru.hidden_size, device=rewards.device)
@@ -344,7 +370,8 @@ def encode(encoder, obs, actions, rewards):
 
 
 def running_encoder_state(encoder, vae_buffer, device):
-    """Every environment's GRU state on its meta-episode in progress, re-encoded by the current encoder (§1.1)."""
+    """Every environment's GRU state on its meta-episode in progress, re-encoded by the current encoder
+    (reference §1.1)."""
     obs, actions, rewards, lengths, _ = vae_buffer.batch(vae_buffer.running, device)
     if rewards.shape[0] == 0:
         return torch.zeros(len(lengths), encoder.gru.hidden_size, device=device)
@@ -353,13 +380,13 @@ def running_encoder_state(encoder, vae_buffer, device):
 
 
 def mlp(sizes):
-    """A ReLU MLP with PyTorch's default init, as every decoder (§3.6)."""
+    """A ReLU MLP with PyTorch's default init, as every decoder (reference §3.6)."""
     layers = [m for i, o in zip(sizes[:-2], sizes[1:-1], strict=True) for m in (nn.Linear(i, o), nn.ReLU())]
     return nn.Sequential(*layers, nn.Linear(sizes[-2], sizes[-1]))
 
 
 class TransitionDecoder(nn.Module):
-    """An MLP on z and ReLU embeddings of the decoded step's s' (reward decoder only), a and s (§3.6). The
+    """An MLP on z and ReLU embeddings of the decoded step's s' (reward decoder only), a and s (reference §3.6). The
     decoder has its own embeddings, sized as the encoder's; s and s' share one, as in VariBAD."""
 
     def __init__(self, obs_dim, action_dim, args, layers, out_dim, next_obs):
@@ -387,8 +414,8 @@ class TransitionDecoder(nn.Module):
 
 
 class Decoder(nn.Module):
-    """VariBAD's decoders for the environment (§3.6 table): reward and/or next observation from a posterior sample;
-    and the task decoder (§3.3)."""
+    """VariBAD's decoders for the environment (reference §3.6 table): reward and/or next observation from a posterior
+    sample; and the task decoder (reference §3.3)."""
 
     def __init__(self, obs_space, action_dim, task_dim, args):
         super().__init__()
@@ -433,7 +460,8 @@ class Decoder(nn.Module):
 
 
 def kl_chain(mu, logvar):
-    """KL(q_t || q_{t-1}) of each posterior t = 0..H to the previous one, q_{-1} = N(0, I) (§2.5): (H+1, B)."""
+    """KL(q_t || q_{t-1}) of each posterior t = 0..H to the previous one, q_{-1} = N(0, I) (reference §2.5): (H+1,
+    B)."""
     prev_mu, prev_logvar = F.pad(mu, (0, 0, 0, 0, 1, 0))[:-1], F.pad(logvar, (0, 0, 0, 0, 1, 0))[:-1]
     return 0.5 * (prev_logvar - logvar - 1 + (logvar.exp() + (mu - prev_mu).square()) / prev_logvar.exp()).sum(-1)
 
@@ -441,7 +469,7 @@ def kl_chain(mu, logvar):
 def step_indices(valid, total, num, lead=()):
     """Steps 0..total-1 of each meta-episode b, of which the first valid[b] are real: all of them and a mask
     (num = 0), or num drawn with replacement from each one's own real steps: (time, trajectory) pairs, as VariBAD
-    intends (DESIGN.md difference 3). Returns indices and mask, (*lead, num, B) or (1.., total, B)."""
+    intends (difference 3). Returns indices and mask, (*lead, num, B) or (1.., total, B)."""
     if not num:
         t = torch.arange(total, device=valid.device).unsqueeze(1).expand(total, len(valid))[(None,) * len(lead)]
         return t, (t < valid).float()
@@ -451,16 +479,16 @@ def step_indices(valid, total, num, lead=()):
 
 def vae_losses(agent, obs, actions, rewards, lengths, args, task_target):
     """The ELBO's terms on a batch from VAEBuffer.batch: each meta-episode is encoded from the prior, one z is drawn
-    per posterior, each ELBO term decodes the meta-episode's steps (§2.5).
+    per posterior, each ELBO term decodes the meta-episode's steps (reference §2.5).
 
-    Reductions as VariBAD's (§2.5): reconstruction summed over ELBO terms and decoded steps, averaged over
+    Reductions as VariBAD's (reference §2.5): reconstruction summed over ELBO terms and decoded steps, averaged over
     meta-episodes; KL summed over ELBO terms and over meta-episodes; task: the squared error to task_target (B, k)
     averaged over its dimensions, summed over ELBO terms and over meta-episodes.
     """
     h, b = rewards.shape
     mu, logvar = agent.encoder.head(encode(agent.encoder, obs, actions, rewards)).chunk(2, -1)
     z = mu + (0.5 * logvar).exp() * torch.randn_like(mu)
-    # ELBO terms: posteriors 0..H_b; decoded steps: transitions 0..H_b-1, past and future (§2.5)
+    # ELBO terms: posteriors 0..H_b; decoded steps: transitions 0..H_b-1, past and future (reference §2.5)
     elbo_t, elbo_mask = step_indices(lengths + 1, h + 1, args.vae_subsample_elbos)
     num_decodes = h if args.vae_resample_decodes else args.vae_subsample_decodes
     dec_t, dec_mask = step_indices(lengths, h, num_decodes, (elbo_t.shape[0],))
@@ -483,7 +511,7 @@ class Agent(nn.Module):
         action_dim = 1 if self.discrete else envs.single_action_space.shape[0]
         n_out = envs.single_action_space.n if self.discrete else action_dim
         self.encoder = Encoder(obs_dim, action_dim, args)
-        # no hypernetwork: concat(state embedding, latent embedding) -> separate actor and critic MLPs (§3.3)
+        # no hypernetwork: concat(state embedding, latent embedding) -> separate actor and critic MLPs (reference §3.3)
         self.latent_embed = nn.Sequential(nn.Linear(2 * args.latent_dim, args.latent_embed_dim), nn.Tanh())
         self.state_embed = nn.Sequential(nn.Linear(obs_dim, args.policy_state_embed_dim), nn.Tanh())
         h1, h2 = args.policy_hidden_sizes
@@ -502,11 +530,11 @@ class Agent(nn.Module):
             nn.Tanh(),
             layer_init(nn.Linear(h1, h2), 5 / 3),
             nn.Tanh(),
-            nn.Linear(h2, 1),  # PyTorch's default init (§2.2)
+            nn.Linear(h2, 1),  # PyTorch's default init (reference §2.2)
         )
-        if not self.discrete:  # state-independent log-std, not generated (§1.7)
+        if not self.discrete:  # state-independent log-std, not generated (reference §1.7)
             self.actor_logstd = nn.Parameter(torch.zeros(1, n_out))
-        # the task decoder regresses the raw c_M (§3.3)
+        # the task decoder regresses the raw c_M (reference §3.3)
         self.decoder = Decoder(envs.single_observation_space, action_dim, envs.task_dim, args)
 
     def policy_parameters(self):
@@ -540,7 +568,9 @@ class Agent(nn.Module):
 def evaluate(agent, eval_envs, obs_rms, latent_rms, device, video_frames=None):
     """One meta-episode on each of eval_envs.num_envs fresh tasks, deterministic actions, no resets inside.
 
-    Returns (mean meta-episode return, mean return of each inner episode) over the tasks (reference-spec §5.1).
+    Returns {tag: mean over the tasks} (reference §5.1): the meta-episode return, each inner episode's return
+    and, where the env reports success (Meta-World), each one's success rate; on continuous action spaces also the
+    mean |action|, which shows a too-large learning rate's jump in the policy (docs/rnn_hn.md, "Learning rates").
     """
     n = eval_envs.num_envs
     next_obs, _ = eval_envs.reset()
@@ -548,6 +578,8 @@ def evaluate(agent, eval_envs, obs_rms, latent_rms, device, video_frames=None):
     starts = torch.ones(n, device=device)
     finished = np.zeros(n, bool)
     episode_returns = np.zeros((n, eval_envs.episodes_per_task))
+    episode_successes = np.zeros((n, eval_envs.episodes_per_task))
+    action_sizes = []  # mean |action| of each step of each unfinished task
     if video_frames is not None:
         video_frames.append(eval_envs.render()[0])
     with torch.no_grad():
@@ -556,6 +588,7 @@ def evaluate(agent, eval_envs, obs_rms, latent_rms, device, video_frames=None):
             encoder_output = torch.where(starts.bool().unsqueeze(-1), encoder_prior, encoder_state)
             latent = latent_rms.normalize(agent.encoder.head(encoder_output))
             action, _, _, _ = agent.get_action_and_value(latent, obs_rms.normalize(next_obs), deterministic=True)
+            action_sizes.append(np.abs(action.cpu().numpy().reshape(n, -1)).mean(1)[~finished])
             obs, reward, terminations, truncations, infos = eval_envs.step(action.cpu().numpy())
             if video_frames is not None and not finished[0]:
                 video_frames.append(eval_envs.render()[0])
@@ -566,22 +599,87 @@ def evaluate(agent, eval_envs, obs_rms, latent_rms, device, video_frames=None):
             done = np.logical_or(terminations, truncations)
             for i in np.flatnonzero(done & ~finished):
                 episode_returns[i] = infos["episode_returns"][i]
+                episode_successes[i] = infos.get("episode_successes", episode_successes)[i]
             finished |= done
             starts = torch.tensor(done, dtype=torch.float32, device=device)
             next_obs = torch.tensor(obs, device=device)
-    return episode_returns.sum(1).mean(), episode_returns.mean(0)
+    results = {"meta_episode_return": episode_returns.sum(1).mean()}
+    results.update({f"episode_{k + 1}_return": r for k, r in enumerate(episode_returns.mean(0))})
+    if eval_envs.reports_success:
+        results["success_rate"] = episode_successes[:, -1].mean()  # the last inner episode's, after adapting
+        results.update({f"episode_{k + 1}_success": s for k, s in enumerate(episode_successes.mean(0))})
+    if not agent.discrete:
+        results["action_abs_mean"] = np.concatenate(action_sizes).mean()
+    return results
 
 
-def write_video(frames, path, fps):
+def video(agent, normalisers, device, args, path):
+    """Record one evaluation meta-episode on a fresh task to an mp4 file."""
     import imageio.v3 as iio
 
+    frames, video_envs = [], meta_envs.make(args.env_id, 1, seed=args.seed + 200_000, render_mode="rgb_array")
+    evaluate(agent, video_envs, *normalisers, device, frames)
     os.makedirs(os.path.dirname(path), exist_ok=True)
-    iio.imwrite(path, np.stack(frames), fps=fps)
+    iio.imwrite(path, np.stack(frames), fps=video_envs.metadata["render_fps"])
     print(f"video: {path}")
+
+
+# what may differ from the run's own arguments on --resume: none of them changes the run's numbers
+RESUME_MAY_CHANGE = ("resume", "total_timesteps", "checkpoint_interval", "save_model", "capture_video", "track")
+RESUME_MAY_CHANGE += ("wandb_project_name", "wandb_entity", "threads", "cuda")
+
+
+def resume_args(args):
+    """Load {args.resume}/state.pt and take the run's arguments from it; refuse, in one line, a state from another
+    script or an argument given now that would change the run."""
+    path = os.path.join(args.resume, "state.pt")
+    if not os.path.isfile(path):
+        raise SystemExit(f"error: --resume {args.resume}: no state.pt there (see --checkpoint-interval)")
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    script = os.path.basename(__file__)
+    if state["script"] != script:
+        raise SystemExit(f"error: --resume {args.resume}: its state.pt is from {state['script']}, not {script}")
+    default = Args()
+    for key, value in state["args"].items():
+        value, given = tuple(value) if isinstance(value, list) else value, getattr(args, key)
+        if given == getattr(default, key) or key in ("batch_size", "minibatch_size", "num_iterations"):
+            setattr(args, key, value)
+        elif given != value and key not in RESUME_MAY_CHANGE:
+            flag = "--" + key.replace("_", "-")
+            raise SystemExit(f"error: --resume {args.resume}: {flag} {given} differs from the run's {value}")
+    return state
+
+
+def rng_state():
+    """Every random generator the run draws from: torch's, numpy's global one (minibatches) and Python's."""
+    name, keys, *rest = np.random.get_state()
+    cuda = torch.cuda.get_rng_state_all() if torch.cuda.is_available() else []
+    return {
+        "torch": torch.get_rng_state(),
+        "cuda": cuda,
+        "numpy": [name, torch.from_numpy(keys.astype(np.int64)), *rest],
+        "python": random.getstate(),
+    }
+
+
+def set_rng_state(state):
+    torch.set_rng_state(state["torch"])
+    if state["cuda"] and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+    name, keys, *rest = state["numpy"]
+    np.random.set_state((name, keys.numpy().astype(np.uint32), *rest))
+    random.setstate(state["python"])
+
+
+def save_state(state, path):
+    """Write to a temporary file, then rename: a kill during the write leaves the previous state.pt whole."""
+    torch.save(state, path + ".tmp")
+    os.replace(path + ".tmp", path)
 
 
 if __name__ == "__main__":
     args = tyro.cli(Args)
+    state = resume_args(args) if args.resume is not None else None
     checkpoint = None
     if args.eval_checkpoint is not None:  # the checkpoint's own arguments rebuild its model
         checkpoint = torch.load(args.eval_checkpoint, map_location="cpu", weights_only=True)
@@ -590,13 +688,13 @@ if __name__ == "__main__":
             if hasattr(args, key) and key not in keep:
                 setattr(args, key, tuple(value) if isinstance(value, list) else value)
     try:
-        for key, value in meta_envs.preset(args.env_id).items():
+        for key, value in meta_envs.preset(args.env_id, os.path.basename(__file__)[:-3]).items():
             if hasattr(args, key) and getattr(args, key) is None:
                 setattr(args, key, value)
     except ValueError as e:
         raise SystemExit(f"error: {e}") from None
-    if args.lr <= 0:
-        raise SystemExit(f"error: --lr must be positive, got {args.lr}")
+    if args.lr is None or args.lr <= 0:  # None: a copy of this file under another name has no picked lr
+        raise SystemExit(f"error: --lr must be given and positive, got {args.lr}")
     if min(args.num_envs, args.num_steps, args.num_minibatches, args.update_epochs, args.total_timesteps) < 1:
         raise SystemExit(
             "error: --num-envs, --num-steps, --num-minibatches, --update-epochs and --total-timesteps must be >= 1"
@@ -606,7 +704,7 @@ if __name__ == "__main__":
             f"error: --num-envs ({args.num_envs}) must be divisible by --num-minibatches ({args.num_minibatches}): "
             "each minibatch holds whole environment sequences"
         )
-    if not args.reconstruct:  # task loss and KL only, as the paper's text (DESIGN.md difference 6)
+    if not args.reconstruct:  # task loss and KL only, as the paper's text (difference 6)
         args.decode_reward = args.decode_state = False
     decoders = ("bernoulli", "mse") if args.env_id.startswith("GridWorld") else ("mse",)  # bernoulli: grid cells
     if args.reward_decoder not in decoders:
@@ -626,7 +724,8 @@ if __name__ == "__main__":
         raise SystemExit(
             f"error: --total-timesteps ({args.total_timesteps}) is below one rollout ({args.batch_size} frames)"
         )
-    run_name = f"{args.env_id}__{args.exp_name}__{args.seed}__{int(time.time())}"
+    run_dir = args.resume or f"runs/{args.env_id}__{args.exp_name}__{args.seed}__{int(time.time())}"
+    run_name = os.path.basename(os.path.normpath(run_dir))
 
     # TRY NOT TO MODIFY: seeding
     random.seed(args.seed)
@@ -640,29 +739,26 @@ if __name__ == "__main__":
 
     # env setup: each sub-environment runs whole meta-episodes; evaluation draws fresh tasks from its own seed
     envs = meta_envs.make(args.env_id, args.num_envs, seed=args.seed)
-    eval_envs = meta_envs.make(args.env_id, args.num_eval_tasks, seed=args.seed + 100_000)
+    eval_splits = {"eval": meta_envs.make(args.env_id, args.num_eval_tasks, seed=args.seed + 100_000)}
+    if args.env_id in meta_envs.METAWORLD_IDS:  # and on held-out tasks, what Meta-World papers report (reference §4.6)
+        eval_splits["eval_test"] = meta_envs.make(args.env_id, args.num_eval_tasks, args.seed + 300_000, split="test")
 
     agent = Agent(envs, args).to(device)
     obs_rms = RunningMeanStd(envs.single_observation_space.shape)
-    latent_rms = RunningMeanStd((2 * args.latent_dim,))  # the policy's latent normalisation (§1.6)
+    latent_rms = RunningMeanStd((2 * args.latent_dim,))  # the policy's latent normalisation (reference §1.6)
+    normalisers = (obs_rms, latent_rms)  # what evaluate() needs besides the agent
     if checkpoint is not None:
         agent.load_state_dict(checkpoint["agent"])
         obs_rms.load_state_dict(checkpoint["obs_rms"])
         latent_rms.load_state_dict(checkpoint["latent_rms"])
-        meta_return, episode_means = evaluate(agent, eval_envs, obs_rms, latent_rms, device)
-        print(
-            f"{args.eval_checkpoint}: {args.num_eval_tasks} fresh {args.env_id} tasks, meta-episode return "
-            f"{meta_return:.2f}; per inner episode: {', '.join(f'{r:.2f}' for r in episode_means)}"
-        )
-        if args.capture_video:
-            frames = []
-            video_envs = meta_envs.make(args.env_id, 1, seed=args.seed + 200_000, render_mode="rgb_array")
-            evaluate(agent, video_envs, obs_rms, latent_rms, device, frames)
-            write_video(
-                frames,
-                f"videos/{os.path.basename(args.eval_checkpoint)[:-3]}_eval.mp4",
-                video_envs.metadata["render_fps"],
+        for split, split_envs in eval_splits.items():
+            results = evaluate(agent, split_envs, *normalisers, device)
+            print(
+                f"{args.eval_checkpoint}: {args.num_eval_tasks} fresh {args.env_id} tasks ({split}): "
+                + ", ".join(f"{tag.replace('_', ' ')} {value:.2f}" for tag, value in results.items())
             )
+        if args.capture_video:
+            video(agent, normalisers, device, args, f"videos/{os.path.basename(args.eval_checkpoint)[:-3]}_eval.mp4")
         raise SystemExit(0)
     if args.track:
         try:
@@ -677,13 +773,15 @@ if __name__ == "__main__":
             name=run_name,
             save_code=True,
         )
-    writer = SummaryWriter(f"runs/{run_name}")
+    # a resumed run drops the points its killed process logged after its state.pt (TensorBoard's purge_step)
+    writer = SummaryWriter(run_dir, purge_step=state["global_step"] + 1 if state else None)
     writer.add_text(
         "hyperparameters",
         "|param|value|\n|-|-|\n" + "\n".join([f"|{key}|{value}|" for key, value in vars(args).items()]),
     )
     optimizer = optim.Adam(agent.policy_parameters(), lr=args.lr, eps=args.adam_eps, fused=True)
-    # the encoder and decoders learn from the ELBO alone: lr_vae, Adam's default eps, no clipping or annealing (§1.5)
+    # the encoder and decoders learn from the ELBO alone: lr_vae, Adam's default eps, no clipping or annealing
+    # (reference §1.5)
     vae_optimizer = optim.Adam(agent.vae_parameters(), lr=args.lr_vae, fused=True)
     return_rms = RunningMeanStd()
 
@@ -692,7 +790,7 @@ if __name__ == "__main__":
     actions = torch.zeros((args.num_steps, args.num_envs) + envs.single_action_space.shape).to(device)
     logprobs = torch.zeros((args.num_steps, args.num_envs)).to(device)
     rewards = torch.zeros((args.num_steps, args.num_envs)).to(device)  # normalised, for PPO
-    raw_rewards = torch.zeros((args.num_steps, args.num_envs)).to(device)  # raw, for the encoder (§1.6)
+    raw_rewards = torch.zeros((args.num_steps, args.num_envs)).to(device)  # raw, for the encoder (reference §1.6)
     dones = torch.zeros((args.num_steps, args.num_envs)).to(device)  # obs[t] starts a meta-episode
     time_limits = torch.zeros((args.num_steps, args.num_envs)).to(device)  # step t ended an episode by time limit
     values = torch.zeros((args.num_steps, args.num_envs)).to(device)
@@ -711,16 +809,35 @@ if __name__ == "__main__":
     next_done = torch.ones(args.num_envs).to(device)
     discounted_return = np.zeros(args.num_envs)
     recent_returns, last_eval, last_print, env_time = deque(maxlen=args.num_envs), float("nan"), 0.0, 0.0
+    if state is not None:  # --resume: every part of the run continues from its state.pt
+        agent.load_state_dict(state["agent"])
+        for opt, opt_state in zip((optimizer, vae_optimizer), state["optimizers"], strict=True):
+            opt.load_state_dict(opt_state)
+        for normaliser, normaliser_state in zip(normalisers, state["normalisers"], strict=True):
+            normaliser.load_state_dict(normaliser_state)
+        return_rms.load_state_dict(state["return_rms"])
+        envs.load_state_dict(state["envs"])
+        for split, split_envs in eval_splits.items():
+            split_envs.load_state_dict(state["eval_envs"][split])
+        next_obs, next_done = state["next_obs"].to(device), state["next_done"].to(device)
+        discounted_return = state["discounted_return"].numpy()
+        vae_buffer.load_state_dict(state["vae_buffer"])
+        global_step, last_eval, env_time = state["global_step"], state["last_eval"], state["env_time"]
+        recent_returns.extend(state["recent_returns"])
+        start_time -= state["wall_clock"]
+        set_rng_state(state["rng"])
+        print(f"resuming {run_name} after update {state['iteration']} ({global_step} frames)", flush=True)
+    preempted = []  # SIGTERM (a scheduler's warning): finish this update, save the state, exit
+    signal.signal(signal.SIGTERM, lambda signum, frame: preempted.append(signum))
 
-    for iteration in range(1, args.num_iterations + 1):
+    for iteration in range(state["iteration"] + 1 if state else 1, args.num_iterations + 1):
         # Annealing the rate if instructed to do so.
         if args.anneal_lr:
             frac = 1.0 - (iteration - 1.0) / args.num_iterations
-            for opt in (optimizer,):
-                opt.param_groups[0]["lr"] = frac * args.lr
+            optimizer.param_groups[0]["lr"] = frac * args.lr
         with torch.no_grad():  # the prior output depends on the GRU's current parameters
             encoder_prior = agent.encoder.prior(args.num_envs)[1]
-            # the running meta-episodes, re-encoded by the encoder the VAE has just updated (§1.1)
+            # the running meta-episodes, re-encoded by the encoder the VAE has just updated (reference §1.1)
             encoder_state = running_encoder_state(agent.encoder, vae_buffer, device)
 
         for step in range(0, args.num_steps):
@@ -746,7 +863,7 @@ if __name__ == "__main__":
             next_done = np.logical_or(terminations, truncations)
             final_obs = infos.get("final_obs", next_obs)
             vae_buffer.step(action.cpu().numpy(), reward, next_obs, next_done, final_obs, infos["task"])
-            # PPO sees rewards scaled by the running std of the discounted return, clipped (§1.6)
+            # PPO sees rewards scaled by the running std of the discounted return, clipped (reference §1.6)
             discounted_return = discounted_return * args.gamma + reward
             return_rms.update(discounted_return)
             discounted_return[next_done] = 0.0
@@ -767,7 +884,7 @@ if __name__ == "__main__":
                     for k, r in enumerate(infos["episode_returns"][i]):
                         writer.add_scalar(f"charts/episode_{k + 1}_return", r, global_step)
 
-        if global_step < args.precollect_frames:  # pre-collect: no update yet; these frames count (§1.1)
+        if global_step < args.precollect_frames:  # pre-collect: no update yet; these frames count (reference §1.1)
             continue
 
         # bootstrap value if not done
@@ -786,11 +903,11 @@ if __name__ == "__main__":
                     nextvalues = values[t + 1]
                 delta = rewards[t] + args.gamma * nextvalues * nextnonterminal - values[t]
                 lastgaelam = delta + args.gamma * args.gae_lambda * nextnonterminal * lastgaelam
-                # proper time limits (§1.4): a time-limit transition gets no advantage and cuts GAE
+                # proper time limits (reference §1.4): a time-limit transition gets no advantage and cuts GAE
                 lastgaelam = lastgaelam * (1.0 - time_limits[t])
                 advantages[t] = lastgaelam
             returns = advantages + values
-            # advantages are normalised over the whole rollout (§1.4)
+            # advantages are normalised over the whole rollout (reference §1.4)
             advantages = (advantages - advantages.mean()) / (advantages.std() + 1e-5)
 
         # Optimizing the policy and value network
@@ -803,15 +920,15 @@ if __name__ == "__main__":
             for start in range(0, args.num_envs, envsperbatch):
                 mbenvinds = envinds[start : start + envsperbatch]
                 mb_inds = (slice(None), mbenvinds)
-                # the rollout's latents: PPO never reaches the encoder (§3.6)
+                # the rollout's latents: PPO never reaches the encoder (reference §3.6)
                 _, newlogprob, entropy, newvalue = agent.get_action_and_value(
                     latent_rms.normalize(latents[mb_inds].flatten(0, 1)),
                     obs_rms.normalize(obs[mb_inds].flatten(0, 1)),
                     actions[mb_inds].flatten(0, 1).long() if agent.discrete else actions[mb_inds].flatten(0, 1),
                 )
-                b_logprobs, b_advantages = logprobs[mb_inds].flatten(), advantages[mb_inds].flatten()
-                b_returns, b_values = returns[mb_inds].flatten(), values[mb_inds].flatten()
-                logratio = newlogprob - b_logprobs
+                mb_logprobs, mb_advantages = logprobs[mb_inds].flatten(), advantages[mb_inds].flatten()
+                mb_returns, mb_values = returns[mb_inds].flatten(), values[mb_inds].flatten()
+                logratio = newlogprob - mb_logprobs
                 ratio = logratio.exp()
 
                 with torch.no_grad():
@@ -821,15 +938,15 @@ if __name__ == "__main__":
                     clipfracs += [((ratio - 1.0).abs() > args.clip_coef).float().mean().item()]
 
                 # Policy loss
-                pg_loss1 = -b_advantages * ratio
-                pg_loss2 = -b_advantages * torch.clamp(ratio, 1 - args.clip_coef, 1 + args.clip_coef)
+                pg_loss1 = -mb_advantages * ratio
+                pg_loss2 = -mb_advantages * torch.clamp(ratio, 1 - args.clip_coef, 1 + args.clip_coef)
                 pg_loss = torch.max(pg_loss1, pg_loss2).mean()
 
-                # Value loss: clipped, with a Huber loss (§1.4)
+                # Value loss: clipped, with a Huber loss (reference §1.4)
                 newvalue = newvalue.view(-1)
-                v_clipped = b_values + torch.clamp(newvalue - b_values, -args.clip_coef, args.clip_coef)
-                v_loss_unclipped = F.huber_loss(newvalue, b_returns, reduction="none")
-                v_loss_clipped = F.huber_loss(v_clipped, b_returns, reduction="none")
+                v_clipped = mb_values + torch.clamp(newvalue - mb_values, -args.clip_coef, args.clip_coef)
+                v_loss_unclipped = F.huber_loss(newvalue, mb_returns, reduction="none")
+                v_loss_clipped = F.huber_loss(v_clipped, mb_returns, reduction="none")
                 v_loss = 0.5 * torch.max(v_loss_unclipped, v_loss_clipped).mean()
 
                 entropy_loss = entropy.mean()
@@ -844,11 +961,12 @@ if __name__ == "__main__":
                 nn.utils.clip_grad_norm_(agent.policy_parameters(), args.max_grad_norm)
                 optimizer.step()
 
-        # VAE: vae_updates ELBO steps on meta-episodes from the buffer after each PPO update (§1.4 item 6, §2.5)
+        # VAE: vae_updates ELBO steps on meta-episodes from the buffer after each PPO update (reference §1.4 item 6,
+        # §2.5)
         vae_stats = []
         for _ in range(args.vae_updates if vae_buffer.count else 0):
             b_obs, b_actions, b_rewards, b_lengths, b_tasks = vae_buffer.sample(args.vae_batch_size, device)
-            # TI Naive's task inference: regress the raw c_M, coefficient 1 (§3.3)
+            # TI Naive's task inference: regress the raw c_M, coefficient 1 (reference §3.3)
             reconstruction, kl, task = vae_losses(agent, b_obs, b_actions, b_rewards, b_lengths, args, b_tasks)
             vae_loss = reconstruction + args.kl_weight * kl + task
             if not torch.isfinite(vae_loss):
@@ -860,7 +978,7 @@ if __name__ == "__main__":
             vae_optimizer.step()
             vae_stats.append({"reconstruction": reconstruction.item(), "kl": kl.item(), "task": task.item()})
 
-        # the policy's input statistics change between rollouts, never inside one (README, differences)
+        # the policy's input statistics change between rollouts, never inside one (difference 9)
         obs_rms.update(obs.flatten(0, 1).cpu().numpy())
         latent_rms.update(latents.flatten(0, 1).cpu().numpy())
 
@@ -884,10 +1002,11 @@ if __name__ == "__main__":
         writer.add_scalar("charts/env_time_fraction", env_time / (time.time() - start_time), global_step)
 
         if iteration % args.eval_interval == 0 or iteration == args.num_iterations:
-            last_eval, eval_episodes = evaluate(agent, eval_envs, obs_rms, latent_rms, device)
-            writer.add_scalar("eval/meta_episode_return", last_eval, global_step)
-            for k, r in enumerate(eval_episodes):
-                writer.add_scalar(f"eval/episode_{k + 1}_return", r, global_step)
+            for split, split_envs in eval_splits.items():  # eval/: training tasks; eval_test/: held-out ones
+                results = evaluate(agent, split_envs, *normalisers, device)
+                for tag, value in results.items():
+                    writer.add_scalar(f"{split}/{tag}", value, global_step)
+                last_eval = results["meta_episode_return"] if split == "eval" else last_eval
         if time.time() - last_print > 5 or iteration == args.num_iterations:
             last_print = time.time()
             train = np.mean(recent_returns) if recent_returns else float("nan")
@@ -896,18 +1015,42 @@ if __name__ == "__main__":
                 f"meta-episode return: train {train:.2f}  eval {last_eval:.2f}",
                 flush=True,
             )
+        if preempted or args.checkpoint_interval and iteration % args.checkpoint_interval == 0:
+            writer.flush()  # the points logged up to this update are on disk before the state that follows them
+            state = {
+                "script": os.path.basename(__file__),
+                "args": vars(args),
+                "iteration": iteration,
+                "global_step": global_step,
+                "agent": agent.state_dict(),
+                "optimizers": [optimizer.state_dict(), vae_optimizer.state_dict()],
+                "normalisers": [normaliser.state_dict() for normaliser in normalisers],
+                "return_rms": return_rms.state_dict(),
+                "envs": envs.state_dict(),
+                "eval_envs": {split: split_envs.state_dict() for split, split_envs in eval_splits.items()},
+                "next_obs": next_obs,
+                "next_done": next_done,
+                "discounted_return": torch.from_numpy(discounted_return),
+                "vae_buffer": vae_buffer.state_dict(),
+                "rng": rng_state(),
+                "last_eval": float(last_eval),
+                "recent_returns": [float(r) for r in recent_returns],
+                "env_time": env_time,
+                "wall_clock": time.time() - start_time,
+            }
+            save_state(state, f"{run_dir}/state.pt")
+            if preempted:
+                print(f"SIGTERM: state saved; resume with: python {os.path.basename(__file__)} --resume {run_dir}")
+                raise SystemExit(143)
 
     if args.save_model:
-        model_path = f"runs/{run_name}/{args.exp_name}.pt"
+        model_path = f"{run_dir}/{args.exp_name}.pt"
         checkpoint = {"agent": agent.state_dict(), "obs_rms": obs_rms.state_dict(), "args": vars(args)}
         checkpoint["latent_rms"] = latent_rms.state_dict()
         torch.save(checkpoint, model_path)
         print(f"model saved to {model_path}")
     if args.capture_video:
-        frames = []
-        video_envs = meta_envs.make(args.env_id, 1, seed=args.seed + 200_000, render_mode="rgb_array")
-        evaluate(agent, video_envs, obs_rms, latent_rms, device, frames)
-        write_video(frames, f"videos/{run_name}/eval.mp4", video_envs.metadata["render_fps"])
+        video(agent, normalisers, device, args, f"videos/{run_name}/eval.mp4")
 
     envs.close()
     writer.close()

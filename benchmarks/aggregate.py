@@ -1,4 +1,4 @@
-"""Learning curves and tables from a sweep, as the paper draws them (reference-spec §5.1).
+"""Learning curves and tables from a sweep, as the paper draws them (reference §5.1).
 
     python benchmarks/aggregate.py sweeps/GridWorld docs/results/GridWorld --out docs/results/
 
@@ -46,7 +46,7 @@ from benchmarks.sweep import lr_str  # noqa: E402
 
 LABELS = {"rnn": "RNN", "rnn_hn": "RNN+HN", "vi_hn": "VI+HN", "ti_naive": "TI Naive", "ti": "TI", "ti_pp_hn": "TI++HN"}
 COLORS = {"rnn": "C0", "rnn_hn": "C3", "vi_hn": "C2", "ti_naive": "C7", "ti": "C1", "ti_pp_hn": "C4"}
-# known meta-episode returns (reference-spec §4.1, §4.5; the grids' are checked in tests/test_envs.py)
+# known meta-episode returns (reference §4.1, §4.5; the grids' are checked in tests/test_envs.py)
 REFERENCE_LINES = {
     "GridWorld": [(44.3, "goal-knowing oracle")],
     "GridWorldShow": [(43.2, "look on the start, then go to the goal")],
@@ -189,7 +189,7 @@ def score(curve: Curve, final: bool = False) -> float:
 
 
 def best_lr(by_lr: dict[str, list[Curve]], final: bool = False) -> str:
-    """The lr with the highest mean over seeds of `score` (reference-spec §5.1)."""
+    """The lr with the highest mean over seeds of `score` (reference §5.1)."""
     lrs = sorted(by_lr, key=float, reverse=True)  # ties go to the larger lr
     return max(lrs, key=lambda lr: np.mean([score(c, final) for c in by_lr[lr]]))
 

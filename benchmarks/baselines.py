@@ -39,7 +39,7 @@ def random_policy_returns(env_id: str, meta_episodes: int, seed: int = 0) -> tup
         if "_meta_episode" in infos:
             first = infos["_meta_episode"] & np.isnan(returns)
             returns[first] = infos["meta_episode_return"][first]
-            episodes[first] = np.stack(infos["episode_returns"][first])
+            episodes[first] = infos["episode_returns"][first]
     vec.close()
     return returns, episodes
 

@@ -8,19 +8,16 @@ import os
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 
-def event_file(run_dir: str) -> str:
-    files = sorted(glob.glob(os.path.join(run_dir, "events.out.tfevents.*")))
-    if not files:
-        raise FileNotFoundError(f"no TensorBoard event file in {run_dir}")
-    return files[-1]
-
-
 def read_run(run_dir: str) -> dict:
-    """Everything of one run directory's newest event file, read once:
-    `scalars` {tag: (steps, values)} in step order, `hparams` {name: value as text} from the "hyperparameters"
-    table every method script writes at start ({} if absent), and `wall_clock_s`, the seconds from the writer's
-    creation to the last scalar (the process's own start-up, ~3 s of imports, is not in it)."""
-    acc = EventAccumulator(event_file(run_dir), size_guidance={"scalars": 0, "tensors": 0})
+    """Everything of one run directory's event files, read once, in order (a resumed run adds one file per resume;
+    TensorBoard drops the points a killed process logged after its last state.pt, as the resumed writer asks):
+    `scalars` {tag: (steps, values)} in step order, `hparams` {name: value as text} from the newest "hyperparameters"
+    table every method script writes at start ({} if absent), and `wall_clock_s`, the seconds from the first writer's
+    creation to the last scalar (the process's own start-up, ~3 s of imports, is not in it; a resumed run's includes
+    the time it was stopped)."""
+    if not glob.glob(os.path.join(run_dir, "events.out.tfevents.*")):
+        raise FileNotFoundError(f"no TensorBoard event file in {run_dir}")
+    acc = EventAccumulator(run_dir, size_guidance={"scalars": 0, "tensors": 0})
     acc.Reload()
     scalars, last_time = {}, None
     for tag in acc.Tags()["scalars"]:
@@ -36,7 +33,7 @@ def read_run(run_dir: str) -> dict:
 
 
 def read_scalars(run_dir: str) -> dict[str, tuple[list[int], list[float]]]:
-    """{tag: (steps, values)} in step order, for the newest event file of one run directory."""
+    """{tag: (steps, values)} in step order, of one run directory."""
     return read_run(run_dir)["scalars"]
 
 

@@ -13,9 +13,12 @@ One run is exactly the command a user types, run with its working directory in t
 
     python {method}.py --env-id E --seed S --lr L --exp-name {method}_lr{L} --threads T [--total-timesteps N] ...
 
-Runs are resumable: a run with a .done marker (written when its command exits 0), or whose event file holds its
-last evaluation (runs/ copied back from a cluster), is skipped on re-launch; a run that crashed or was
-interrupted is run again from scratch. --export DIR writes each finished run's evaluation curve to
+Re-launching a sweep finishes it: a run with a .done marker (written when its command exits 0), or whose event
+files hold its last evaluation (runs/ copied back from a cluster), is skipped; an unfinished run whose directory
+holds a state.pt (written every --checkpoint-interval updates, and on SIGTERM) continues from it with --resume,
+exactly as if it had not stopped; one without is run again from scratch. The SLURM array does the same: each task resumes its
+run's state.pt if one exists, SLURM warns it (SIGTERM) 5 minutes before its time limit, and a task that saved its
+state that way requeues itself. --export DIR writes each finished run's evaluation curve to
 DIR/{env}__{method}__lr{L}__s{S}.csv (benchmarks/run.py's columns) with a .json beside it (frames, wall-clock,
 frames/s, command), small enough to commit; --no-run exports without running anything.
 """
@@ -40,9 +43,9 @@ import envs  # noqa: E402
 from benchmarks.events import read_run, run_finished  # noqa: E402
 from benchmarks.run import METHODS, curve_rows, summary, write_curve  # noqa: E402
 
-LRS = ("3e-3", "1e-3", "3e-4", "1e-4", "3e-5")  # the paper's grid (reference-spec §5.2)
+LRS = ("3e-3", "1e-3", "3e-4", "1e-4", "3e-5")  # the paper's grid (reference §5.2)
 SEEDS = (73, 20, 3)
-EXTRA_SEEDS = {"MC-LS": (99,)}  # 4 seeds on MineCraft (§5.2)
+EXTRA_SEEDS = {"MC-LS": (99,)}  # 4 seeds on MineCraft (reference §5.2)
 
 
 def lr_str(lr: str | float) -> str:
@@ -103,10 +106,14 @@ def command(run: Run, threads: int, total_timesteps: int | None = None, script_a
 
 
 def identity(cmd: list[str]) -> list[str]:
-    """What makes two commands the same run: everything but the interpreter and --threads."""
+    """What makes two commands the same run: everything but the interpreter and what leaves its numbers alone
+    (--threads, --resume, --checkpoint-interval)."""
     args = cmd[2:]
-    i = args.index("--threads")
-    return [os.path.basename(cmd[1]), *args[:i], *args[i + 2 :]]
+    for flag in ("--threads", "--resume", "--checkpoint-interval"):
+        if flag in args:
+            i = args.index(flag)
+            args = args[:i] + args[i + 2 :]
+    return [os.path.basename(cmd[1]), *args]
 
 
 def _paths(out: str, run: Run) -> tuple[str, str]:
@@ -115,8 +122,9 @@ def _paths(out: str, run: Run) -> tuple[str, str]:
 
 
 def status(run: Run, cmd: list[str], out: str, total_timesteps: int | None) -> tuple[str, str | None, float | None]:
-    """("finished", run_dir, process wall-clock if known), ("failed", log, None) for an earlier attempt that did
-    not finish, ("changed", marker or run_dir, None) for a run finished with another command, or ("new", None, None).
+    """("finished", run_dir, process wall-clock if known), ("resumable", run_dir, None) for an unfinished attempt
+    that saved its state, ("failed", log, None) for one that did not, ("changed", marker or run_dir, None) for a run
+    finished with another command, or ("new", None, None).
     A .done marker only counts for the same command (a different --total-timesteps or script argument means a
     different run); without one, the newest run directory whose event file holds its last evaluation counts
     (at the requested --total-timesteps, if given)."""
@@ -141,6 +149,8 @@ def status(run: Run, cmd: list[str], out: str, total_timesteps: int | None) -> t
             changed = True
     if changed:
         return "changed", done if os.path.exists(done) else run.run_dirs(out)[-1], None
+    if run.run_dirs(out) and os.path.exists(os.path.join(run.run_dirs(out)[-1], "state.pt")):
+        return "resumable", run.run_dirs(out)[-1], None
     if os.path.exists(log) or run.run_dirs(out):
         return "failed", log, None
     return "new", None, None
@@ -194,6 +204,8 @@ def execute(jobs: list[tuple[Run, list[str]]], out: str, workers: int, threads: 
                 wall_clock = time.time() - start
                 log, done = _paths(out, run)
                 run_dirs = [d for d in run.run_dirs(out) if _started(d) >= int(start)]
+                if "--resume" in cmd:  # a resumed run continues in its own directory
+                    run_dirs = [cmd[cmd.index("--resume") + 1]]
                 if process.returncode == 0 and run_dirs:
                     marker = {"command": cmd, "run_dir": os.path.relpath(run_dirs[-1], out), "wall_clock_s": wall_clock}
                     with open(done, "w") as g:
@@ -213,13 +225,15 @@ def execute(jobs: list[tuple[Run, list[str]]], out: str, workers: int, threads: 
             process.wait()
             f.close()
             result["failed"].append((run, _paths(out, run)[0]))
-        print("interrupted: the runs in progress were stopped; launch again to resume", flush=True)
+        print("interrupted: the runs in progress were stopped; launch again to finish them", flush=True)
         result["interrupted"] = True
     return result
 
 
 def slurm_script(jobs, out: str, threads: int, time_limit: str, mem: str, options=(), name="hypermeta") -> str:
-    """A job-array script running the same commands, one array task per run, with the same logs/ layout."""
+    """A job-array script running the same commands, one array task per run, with the same logs/ layout. A task
+    resumes its run's newest state.pt if there is one; SLURM sends SIGTERM 5 minutes before the time limit, the
+    run saves its state and exits with 143, and the task requeues itself, so a run longer than the limit goes on."""
     out = os.path.abspath(out)
     lines = [
         "#!/bin/bash",
@@ -231,6 +245,8 @@ def slurm_script(jobs, out: str, threads: int, time_limit: str, mem: str, option
         f"#SBATCH --time={time_limit}",
         f"#SBATCH --mem={mem}",
         f"#SBATCH --output={out}/logs/slurm-%A_%a.out",
+        "#SBATCH --requeue",
+        "#SBATCH --signal=B:TERM@300",
         *[f"#SBATCH {option}" for option in options],
         "set -uo pipefail",
         f"cd {shlex.quote(out)}",
@@ -239,13 +255,24 @@ def slurm_script(jobs, out: str, threads: int, time_limit: str, mem: str, option
         "NAMES=(",
         *[f"  {shlex.quote(run.name)}" for run, _ in jobs],
         ")",
+        "PREFIXES=(",  # the run's directories are runs/{prefix}__{unix time}, one per fresh start
+        *[f"  {shlex.quote(f'{run.env_id}__{run.exp_name}__{run.seed}')}" for run, _ in jobs],
+        ")",
         "COMMANDS=(",
         *[f"  {shlex.quote(shlex.join(cmd))}" for _, cmd in jobs],
         ")",
         "name=${NAMES[$SLURM_ARRAY_TASK_ID]}",
         "cmd=${COMMANDS[$SLURM_ARRAY_TASK_ID]}",
+        'run_dir=$(ls -d "runs/${PREFIXES[$SLURM_ARRAY_TASK_ID]}"__* 2>/dev/null | sort | tail -n 1)',
+        'if [ -n "$run_dir" ] && [ -f "$run_dir/state.pt" ]; then cmd="$cmd --resume $run_dir"; fi',
         'echo "# $(date "+%Y-%m-%d %H:%M:%S") (array task $SLURM_ARRAY_TASK_ID): $cmd" >> "logs/$name.log"',
-        'eval "$cmd" >> "logs/$name.log" 2>&1',
+        'eval "exec $cmd" >> "logs/$name.log" 2>&1 &',
+        "pid=$!",
+        "trap 'kill -TERM $pid' TERM  # SLURM's warning reaches the run, which saves its state and exits 143",
+        "wait $pid; rc=$?",
+        "[ $rc -gt 128 ] && kill -0 $pid 2>/dev/null && { wait $pid; rc=$?; }  # the trap interrupted wait",
+        'if [ $rc -eq 143 ]; then scontrol requeue "${SLURM_ARRAY_JOB_ID}_${SLURM_ARRAY_TASK_ID}"; fi',
+        "exit $rc",
         "",
     ]
     return "\n".join(lines)
@@ -287,7 +314,9 @@ def parse_args(argv):
     parser.add_argument("--no-run", action="store_true", help="run nothing (use with --export)")
     parser.add_argument("--export", metavar="DIR", help="export every finished run's curve to DIR (after running)")
     parser.add_argument("--slurm", metavar="FILE", help="write the pending runs as a SLURM job-array script instead")
-    parser.add_argument("--slurm-time", default="24:00:00", help="#SBATCH --time (default: %(default)s)")
+    parser.add_argument(
+        "--slurm-time", default="24:00:00", help="#SBATCH --time (default: %(default)s); longer runs requeue and resume"
+    )
     parser.add_argument("--slurm-mem", default="4G", help="#SBATCH --mem (default: %(default)s)")
     parser.add_argument(
         "--slurm-option", action="append", default=[], help="extra #SBATCH line, e.g. --slurm-option=--partition=cpu"
@@ -327,11 +356,16 @@ def main(argv=None):
         flush=True,
     )
     for run, _, state, log in pending:
-        if state == "failed":
+        if state == "resumable":
+            print(f"resuming {run.name} from {log}/state.pt")
+        elif state == "failed":
             print(f"retrying {run.name}: an earlier attempt did not finish (log: {log})")
         elif state == "changed":
             print(f"re-running {run.name}: it finished before with other arguments ({log})")
-    todo = [(run, cmd) for run, cmd, _, _ in pending]
+    todo = [
+        (run, cmd + ["--resume", os.path.abspath(where)] if state == "resumable" else cmd)
+        for run, cmd, state, where in pending
+    ]
 
     if args.dry_run:
         print(f"# cwd: {os.path.abspath(args.out)}")

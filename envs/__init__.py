@@ -12,7 +12,7 @@ from __future__ import annotations
 import importlib
 
 from envs.core import MetaVecEnv, TaskEnv, make_rngs
-from envs.presets import PRESETS
+from envs.presets import LEARNING_RATES, PRESETS
 
 # id -> (module, factory function, its keyword arguments). Each factory returns (TaskEnv, episodes_per_task).
 _REGISTRY: dict[str, tuple[str, str, dict]] = {
@@ -32,7 +32,7 @@ _REGISTRY: dict[str, tuple[str, str, dict]] = {
 ENV_IDS: tuple[str, ...] = tuple(_REGISTRY)
 METAWORLD_IDS: tuple[str, ...] = tuple(k for k, v in _REGISTRY.items() if v[0] == "envs.metaworld_envs")
 
-__all__ = ["ENV_IDS", "METAWORLD_IDS", "MetaVecEnv", "TaskEnv", "make", "make_rngs", "preset"]
+__all__ = ["ENV_IDS", "LEARNING_RATES", "METAWORLD_IDS", "MetaVecEnv", "TaskEnv", "make", "make_rngs", "preset"]
 
 
 def _check_id(env_id: str) -> None:
@@ -40,10 +40,14 @@ def _check_id(env_id: str) -> None:
         raise ValueError(f"unknown env id {env_id!r}; valid ids: {', '.join(ENV_IDS)}")
 
 
-def preset(env_id: str) -> dict:
-    """The paper's hyperparameters for `env_id` (a fresh dict; keys are the method files' Args fields)."""
+def preset(env_id: str, method: str | None = None) -> dict:
+    """The paper's hyperparameters for `env_id` (a fresh dict; keys are the method files' Args fields), with the
+    learning rate `lr` picked for `method` (a method file's name without .py) when one was picked."""
     _check_id(env_id)
-    return dict(PRESETS[env_id])
+    values = dict(PRESETS[env_id])
+    if method in LEARNING_RATES:
+        values["lr"] = LEARNING_RATES[method][env_id]
+    return values
 
 
 def make(
@@ -53,7 +57,7 @@ def make(
 
     `split` is "train" or "test": ML10's test split is its 5 held-out classes and ML1's is Meta-World's 50
     held-out goals; every other id samples its test tasks from the training distribution, as the reference
-    evaluates (reference-spec §5.1).
+    evaluates (reference §5.1).
     """
     _check_id(env_id)
     if not isinstance(num_envs, int) or num_envs < 1:

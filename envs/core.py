@@ -2,7 +2,7 @@
 
 A family implements `TaskEnv`: a *batched* set of `num_envs` inner MDPs, each with its own task and its own
 `numpy.random.Generator`. `MetaVecEnv` turns it into a `gymnasium.vector.VectorEnv` whose episode is a whole
-meta-episode (reference-spec §1.2): one task for `episodes_per_task` inner episodes, a done-flag observation
+meta-episode (reference §1.2): one task for `episodes_per_task` inner episodes, a done-flag observation
 dimension when there is more than one inner episode, and same-step autoreset with a new task.
 """
 
@@ -25,6 +25,50 @@ def make_rngs(seed: int | None, num_envs: int) -> list[np.random.Generator]:
     return [np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(i,))) for i in range(num_envs)]
 
 
+def to_state(value: Any) -> Any:
+    """`value` in types `torch.load(weights_only=True)` accepts: numpy arrays and scalars become tensor copies (a
+    scalar a 0-d tensor), dicts, lists and tuples are converted item by item, anything else is kept."""
+    import torch  # here, not at the top: importing envs stays cheap
+
+    if isinstance(value, np.ndarray | np.generic):
+        return torch.from_numpy(np.array(value))  # a copy: the state is a snapshot, not a view of the live env
+    if isinstance(value, dict):
+        return {k: to_state(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        items = [to_state(v) for v in value]
+        return items if isinstance(value, list) else tuple(items)
+    return value
+
+
+def from_state(value: Any) -> Any:
+    """Inverse of `to_state`: tensors become numpy arrays of the same dtype (copies, so that loading a state twice
+    never shares memory), 0-d ones numpy scalars."""
+    import torch
+
+    if isinstance(value, torch.Tensor):
+        array = value.numpy().copy()
+        return array[()] if array.ndim == 0 else array
+    if isinstance(value, dict):
+        return {k: from_state(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        items = [from_state(v) for v in value]
+        return items if isinstance(value, list) else tuple(items)
+    return value
+
+
+def save_arrays(obj: Any, names: tuple[str, ...]) -> dict:
+    return {name: to_state(getattr(obj, name)) for name in names}
+
+
+def load_arrays(obj: Any, names: tuple[str, ...], state: dict) -> None:
+    """Copy the saved arrays `names` into `obj`'s arrays in place (so views of them stay valid), checking layout."""
+    for name in names:
+        saved, array = from_state(state[name]), getattr(obj, name)
+        if saved.shape != array.shape or saved.dtype != array.dtype:
+            raise ValueError(f"saved {name} is {saved.dtype}{saved.shape}, this env's is {array.dtype}{array.shape}")
+        array[...] = saved
+
+
 class TaskEnv:
     """A batch of `num_envs` inner MDPs with per-sub-environment tasks. Subclasses fill in the abstract parts.
 
@@ -37,8 +81,12 @@ class TaskEnv:
     task_dim: int
     max_episode_steps: int
     # gym-style envs show the terminal observation (flag 1) when an inner episode ends and hide the new start;
-    # the reference's maze envs (MC-LS) show the new start observation instead (reference-spec §1.2).
+    # the reference's maze envs (MC-LS) show the new start observation instead (reference §1.2).
     shows_start_after_inner_end: bool = False
+    # Meta-World: an inner episode ends by termination exactly when the task was solved (reference §4.6)
+    success_terminates: bool = False
+    # numpy arrays that, with the generators, are the whole state (state_dict); families add theirs
+    state_attrs: tuple[str, ...] = ("tasks",)
 
     def __init__(self, num_envs: int):
         self.num_envs = num_envs
@@ -63,12 +111,21 @@ class TaskEnv:
     def render(self, index: int) -> np.ndarray:
         raise NotImplementedError
 
+    def state_dict(self) -> dict:
+        """The generators' states and `state_attrs`; families with more state (simulators) extend it."""
+        return {"rngs": [rng.bit_generator.state for rng in self.rngs], **save_arrays(self, self.state_attrs)}
+
+    def load_state_dict(self, state: dict) -> None:
+        for rng, saved in zip(self.rngs, state["rngs"], strict=True):
+            rng.bit_generator.state = saved  # in place: whatever holds a generator (Meta-World's np_random) keeps it
+        load_arrays(self, self.state_attrs, state)
+
     def close(self) -> None:
         pass
 
 
 class MetaVecEnv(VectorEnv):
-    """`TaskEnv` → vector env of meta-episodes (see DESIGN.md, "envs/ contract").
+    """`TaskEnv` → vector env of meta-episodes (the envs/ contract: envs/__init__.py).
 
     `step` returns `terminated | truncated` true exactly where a meta-episode ended (the BAMDP done);
     `truncated` when its last inner episode hit a time limit. `info` always holds:
@@ -78,10 +135,12 @@ class MetaVecEnv(VectorEnv):
     - `inner_time_limit`: that inner episode ended by its time limit, not a true termination;
 
     and, masked by `_meta_episode`, the finished meta-episodes' `meta_episode_return`, `meta_episode_length`,
-    `episode_returns` (num_envs, episodes_per_task) and `final_obs` (their last observation).
+    `episode_returns` (num_envs, episodes_per_task) and `final_obs` (their last observation); where the env
+    reports success (`reports_success`: Meta-World), also `episode_successes` (num_envs, episodes_per_task).
     """
 
     metadata = {"autoreset_mode": AutoresetMode.SAME_STEP, "render_modes": ["rgb_array"]}
+    state_attrs = ("_step", "_episode", "_length", "_returns", "_successes")
 
     def __init__(self, env: TaskEnv, episodes_per_task: int, env_id: str = "", render_mode: str | None = None):
         self.env = env
@@ -95,7 +154,7 @@ class MetaVecEnv(VectorEnv):
         self.metadata = {**self.metadata, "render_fps": getattr(env, "render_fps", 30)}
         self.with_flag = episodes_per_task > 1
         low, high = env.observation_space.low, env.observation_space.high
-        if self.with_flag:  # reference-spec §1.2: the done flag is appended when a task has several episodes
+        if self.with_flag:  # reference §1.2: the done flag is appended when a task has several episodes
             low, high = np.append(low, 0.0), np.append(high, 1.0)
         self.single_observation_space = gym.spaces.Box(low.astype(np.float32), high.astype(np.float32))
         self.single_action_space = env.action_space
@@ -106,6 +165,8 @@ class MetaVecEnv(VectorEnv):
         self._episode = np.zeros(n, np.int64)  # index of the current inner episode
         self._length = np.zeros(n, np.int64)  # steps into the meta-episode
         self._returns = np.zeros((n, episodes_per_task), np.float64)
+        self._successes = np.zeros((n, episodes_per_task), bool)  # inner episodes that solved the task
+        self.reports_success = env.success_terminates
         self._ids = np.arange(n)
 
     def _with_flag(self, obs: np.ndarray, flag: np.ndarray) -> np.ndarray:
@@ -121,6 +182,7 @@ class MetaVecEnv(VectorEnv):
         self._episode[ids] = 0
         self._length[ids] = 0
         self._returns[ids] = 0.0
+        self._successes[ids] = False
         return self.env.reset_episodes(ids)
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
@@ -138,6 +200,7 @@ class MetaVecEnv(VectorEnv):
         self._returns[self._ids, self._episode] += rewards
         rewards = np.asarray(rewards, dtype=np.float32)
         term = np.asarray(term, bool)
+        self._successes[self._ids, self._episode] |= term & self.reports_success
         time_limit = (np.asarray(trunc, bool) | (self._step >= self.max_episode_steps)) & ~term
         inner_done = term | time_limit
         meta_done = inner_done & (self._episode == self.episodes_per_task - 1)
@@ -159,10 +222,30 @@ class MetaVecEnv(VectorEnv):
             info["meta_episode_return"] = np.where(mask, self._returns.sum(1), 0.0)
             info["meta_episode_length"] = np.where(mask, self._length, 0)
             info["episode_returns"] = np.where(mask[:, None], self._returns, 0.0)
+            if self.reports_success:
+                info["episode_successes"] = np.where(mask[:, None], self._successes, False)
             info["final_obs"] = np.where(mask[:, None], obs, 0.0)
             obs[done] = self._with_flag(self._start(done), np.zeros(done.size, bool))
         info["task"] = self.env.tasks.copy()
         return obs, rewards, meta_done & term, meta_done & ~term, info
+
+    def state_dict(self) -> dict:
+        """Everything the future of this env depends on (counters, the tasks' generators, inner MDP and simulator
+        states), as tensors and plain Python values, so that `torch.save` / `torch.load(weights_only=True)` keep it.
+
+        `load_state_dict` on an env made with the same id and num_envs (any seed) makes its `step` and seedless
+        `reset` return bitwise what this env's would.
+        """
+        state = {"env_id": self.env_id, "num_envs": self.num_envs, **save_arrays(self, self.state_attrs)}
+        return {**state, "env": self.env.state_dict()}
+
+    def load_state_dict(self, state: dict) -> None:
+        keys = ("env_id", "num_envs")
+        differ = [f"{k} {state[k]!r} (this env: {getattr(self, k)!r})" for k in keys if state[k] != getattr(self, k)]
+        if differ:
+            raise ValueError(f"env state is from another env: {', '.join(differ)}")
+        load_arrays(self, self.state_attrs, state)
+        self.env.load_state_dict(state["env"])
 
     def render(self):
         return tuple(self.env.render(i) for i in range(self.num_envs))

@@ -1,4 +1,4 @@
-"""Grid-World, Grid-World Show and Grid-World Dense (reference-spec §4.1), batched in numpy."""
+"""Grid-World, Grid-World Show and Grid-World Dense (reference §4.1), batched in numpy."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from envs.core import TaskEnv
 SIZE = 5
 EPISODE_STEPS = 15
 EPISODES_PER_TASK = 4
-# 21 goals: every cell except the start (0, 0) and its in-grid neighbours (reference-spec §4.1).
+# 21 goals: every cell except the start (0, 0) and its in-grid neighbours (reference §4.1).
 GOALS = np.array([(x, y) for x in range(SIZE) for y in range(SIZE) if x > 1 or y > 1], dtype=np.int64)
 # Actions: 0 no-op, 1 up (y+1), 2 right (x+1), 3 down (y-1), 4 left (x-1).
 MOVES = np.array([(0, 0), (0, 1), (1, 0), (0, -1), (-1, 0)], dtype=np.int64)
@@ -25,6 +25,7 @@ class GridWorld(TaskEnv):
 
     task_dim = 2
     max_episode_steps = EPISODE_STEPS
+    state_attrs = TaskEnv.state_attrs + ("pos", "goal")
 
     def __init__(self, num_envs: int, dense: bool = False, show: bool = False):
         super().__init__(num_envs)

@@ -1,7 +1,7 @@
-"""MC-LS, the Minecraft long-term-memory maze (reference-spec §4.5), batched in numpy.
+"""MC-LS, the Minecraft long-term-memory maze (reference §4.5), batched in numpy.
 
 The reference loads 10×10 screenshots of a Minecraft maze; here the views are drawn procedurally once at import
-(DESIGN.md difference 8): a green/red signal platform, corridors, the column with an iron (grey) or diamond
+(difference 8): a green/red signal platform, corridors, the column with an iron (grey) or diamond
 (cyan) block in front of it, side corridors, the doorway into the next room and the end platform. Layout,
 actions, rewards and timeout are the reference's. The indicator is visible only on the signal platform, so the
 agent must remember it through 16 rooms (≥ 97 steps) to choose the end correctly.
@@ -143,7 +143,8 @@ class MineMaze(TaskEnv):
     # MetaVecEnv's own counter (which would fire on call 201) never pre-empts it; meta_episode_horizon = 402 is
     # the reference's `max_trajectory_len`.
     max_episode_steps = TIMEOUT + 1
-    shows_start_after_inner_end = True  # reference-spec §1.2: maze envs show the new episode's start, flag 1
+    shows_start_after_inner_end = True  # reference §1.2: maze envs show the new episode's start, flag 1
+    state_attrs = TaskEnv.state_attrs + ("cell", "room", "room_types", "indicator", "t")
 
     def __init__(self, num_envs: int):
         super().__init__(num_envs)
@@ -215,5 +216,5 @@ class MineMaze(TaskEnv):
 
 
 def make_task_env(num_envs: int, render_mode=None, split="train"):
-    """MC-LS: 2 inner episodes per task; "test" tasks come from the training distribution (reference-spec §5.1)."""
+    """MC-LS: 2 inner episodes per task; "test" tasks come from the training distribution (reference §5.1)."""
     return MineMaze(num_envs), EPISODES_PER_TASK

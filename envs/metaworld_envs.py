@@ -1,4 +1,4 @@
-"""Meta-World ML1 and ML10 (reference-spec §4.6) on Farama's `metaworld` 3.1.1 (v3 tasks, MuJoCo 3).
+"""Meta-World ML1 and ML10 (reference §4.6) on Farama's `metaworld` 3.1.1 (v3 tasks, MuJoCo 3).
 
 `metaworld` is imported only when one of these ids is made; without it `make` raises one line saying how to
 install it.
@@ -20,11 +20,14 @@ install it.
   episode as a termination, as the reference wrapper does (it returns `info['success']` as done). Dense v2
   rewards, unchanged; actions are passed through unchanged (metaworld clips the xyz part itself).
 - Observation: the package's 39-d vector; ML benchmarks are partially observable, so its last 3 entries (goal)
-  are zero. `MetaVecEnv` appends the done flag (2 episodes per meta-episode, reference-spec §1.2).
-- c_M (reference-spec §3.7): ML10 — a one-hot over the 10 training classes followed by the 3-d goal position
+  are zero. `MetaVecEnv` appends the done flag (2 episodes per meta-episode, reference §1.2).
+- c_M (reference §3.7): ML10 — a one-hot over the 10 training classes followed by the 3-d goal position
   (`_target_pos`), 13-d; on split "test" the one-hot part is all zeros (a held-out class is none of the training
   classes; reusing their slots would alias them). ML1 — the 3-d goal position. `class_names` and `class_ids`
   name each sub-environment's active class on either split.
+- State (`state_dict`): per sub-environment, every metaworld env built so far: its simulator (integration state,
+  `body_pos` and `site_pos`, which reset_model writes) and its plain Python attributes; live views of simulator
+  arrays among them (`init_left_pad`, ...) are restored as views.
 """
 
 from __future__ import annotations
@@ -35,14 +38,71 @@ import importlib.metadata
 import gymnasium as gym
 import numpy as np
 
-from envs.core import TaskEnv
+from envs.core import TaskEnv, from_state, to_state
+from envs.mujoco import load_sim_state, sim_state
 from envs.rendering import select_gl_backend
 
-EPISODES_PER_TASK = 2  # reference-spec §1.2 / §4.6 (ML10 and the ML1 configs)
+EPISODES_PER_TASK = 2  # reference §1.2 / reference §4.6 (ML10 and the ML1 configs)
 TASK_LIST_SEED = 0
 BENCHMARKS = ("ML1", "ML10")
 INSTALL_HINT = "pip install metaworld==3.1.1"
 RENDER_SIZE = 480  # metaworld's default image size
+# The model fields metaworld's reset_model writes (object, goal and fixture placements). Basketball's goal site
+# compounds over resets, so they are saved, not recomputed from the task.
+MODEL_FIELDS = ("body_pos", "site_pos")
+_PLAIN = (np.ndarray, np.generic, int, float, bool, str, type(None))
+# How an env was made (render mode, this machine's asset path for pickling), not its state: a loading env keeps its own.
+_SETTINGS = ("render_mode", "fullpath", "_ezpickle_args", "_ezpickle_kwargs")
+
+
+def _plain(value) -> bool:
+    """Data (numbers, arrays, strings, containers of them), not objects (simulator, renderer, spaces, generator)."""
+    if isinstance(value, list | tuple):
+        return all(_plain(v) for v in value)
+    if isinstance(value, dict):
+        return all(_plain(v) for v in value.values())
+    return isinstance(value, _PLAIN)
+
+
+def _view_of(array: np.ndarray, env) -> tuple | None:
+    """Where `array` lies in the env's MjData/MjModel arrays when it is a live view of one (`init_left_pad` is a
+    row of `data.xpos`; basketball's `_target_pos` one of `data.site_xpos`), as (object, field, offset, shape,
+    strides); else None."""
+    if array.base is None:
+        return None
+    for owner in ("data", "model"):
+        obj = getattr(env, owner)
+        for field in dir(obj):
+            base = getattr(obj, field, None) if not field.startswith("_") else None
+            if isinstance(base, np.ndarray) and base.size and np.shares_memory(array, base):
+                offset = array.__array_interface__["data"][0] - base.__array_interface__["data"][0]
+                return owner, field, offset, array.shape, array.strides
+    return None
+
+
+def _env_state(env) -> dict:
+    """A metaworld env's state: its simulator, and every plain attribute (path length, goal and object positions,
+    the frozen rand vec, previous observation, reward constants, ...); live views of the simulator's arrays are
+    saved as views."""
+    attrs, views = {}, {}
+    for name, value in vars(env).items():
+        if isinstance(value, np.ndarray) and (view := _view_of(value, env)) is not None:
+            views[name] = view
+        elif _plain(value) and name not in _SETTINGS:
+            attrs[name] = value
+    return {"sim": sim_state(env.model, env.data, MODEL_FIELDS), "attrs": to_state(attrs), "views": views}
+
+
+def _load_env_state(env, state: dict) -> None:
+    load_sim_state(env.model, env.data, state["sim"], MODEL_FIELDS)
+    attrs = from_state(state["attrs"])
+    for name in [k for k, v in vars(env).items() if _plain(v) and k not in (*attrs, *state["views"], *_SETTINGS)]:
+        delattr(env, name)  # set only after the state was saved
+    vars(env).update(attrs)
+    for name, (owner, field, offset, shape, strides) in state["views"].items():
+        base = getattr(getattr(env, owner), field)
+        setattr(env, name, np.ndarray(shape, base.dtype, buffer=base, offset=offset, strides=strides))
+    vars(env).pop("sawyer_observation_space", None)  # a cached_property of `_partially_observable`: recomputed
 
 
 def _import_metaworld():
@@ -70,6 +130,10 @@ def _benchmark(benchmark: str, task_name: str | None):
 
 class MetaWorld(TaskEnv):
     """`num_envs` sub-environments, each with its own metaworld env per class of the split (see module doc)."""
+
+    success_terminates = True
+
+    state_attrs = TaskEnv.state_attrs + ("class_ids", "goal_ids")
 
     def __init__(
         self, num_envs: int, benchmark: str, task_name: str | None, split: str, render_mode: str | None = None
@@ -140,7 +204,7 @@ class MetaWorld(TaskEnv):
         for i in range(n):
             self._start_obs[i] = None
             obs[i], rewards[i], _, truncated[i], info = self.active[i].step(actions[i])
-            terminated[i] = info["success"] > 0  # success ends the inner episode (reference-spec §4.6)
+            terminated[i] = info["success"] > 0  # success ends the inner episode (reference §4.6)
         return obs, rewards, terminated, truncated
 
     def render(self, index):
@@ -150,6 +214,32 @@ class MetaWorld(TaskEnv):
         if env is None:
             raise RuntimeError("reset the environment before rendering it")
         return env.render()
+
+    def state_dict(self):
+        return {
+            **super().state_dict(),
+            "split": self.split,
+            "class_names": list(self.class_names),
+            "active": [env is not None for env in self.active],
+            "start_obs": to_state(self._start_obs),
+            "envs": [{c: _env_state(env) for c, env in per_class.items()} for per_class in self._envs],
+        }
+
+    def load_state_dict(self, state):
+        mine = {"split": self.split, "class_names": list(self.class_names)}
+        differ = [f"{k} {state[k]!r} (this env: {v!r})" for k, v in mine.items() if state[k] != v]
+        if differ:
+            raise ValueError(f"Meta-World state is from another task list: {', '.join(differ)}")
+        super().load_state_dict(state)
+        for i, saved in enumerate(state["envs"]):
+            for c in set(self._envs[i]) - set(saved):  # built after the save: rebuilt fresh if ever needed
+                self._envs[i].pop(c).close()
+            for c, env_state in saved.items():
+                env = self._env(i, c)
+                env.np_random = self.rngs[i]  # as sample_tasks does; first, so that its side attributes get restored
+                _load_env_state(env, env_state)
+            self.active[i] = self._envs[i][int(self.class_ids[i])] if state["active"][i] else None
+        self._start_obs = from_state(state["start_obs"])
 
     def close(self):
         for per_class in self._envs:

@@ -1,4 +1,4 @@
-"""Cheetah-Dir, Cheetah-Vel, Ant-Dir and Walker random physics (reference-spec §4.2-§4.4) on gymnasium's MuJoCo envs.
+"""Cheetah-Dir, Cheetah-Vel, Ant-Dir and Walker random physics (reference §4.2-§4.4) on gymnasium's MuJoCo envs.
 
 One gymnasium env (HalfCheetah-v5, Ant-v5, Walker2d-v5) per sub-environment is used as the simulator only: `step`
 sets `data.ctrl` and calls `mujoco.mj_step` directly (no wrappers, no gymnasium reward) and computes the reference's
@@ -6,7 +6,7 @@ observation and reward from `data`. Task parameters change through the live `muj
 come from `self.rngs[i]`, so a seed reproduces the run and sub-environments are independent.
 
 Physics: mujoco 3.x instead of mujoco-py 1.50 (Cheetah, Ant) / MuJoCo 1.31 (Walker); the XMLs are the reference's
-physics (see each class), but solver and contact internals differ between MuJoCo versions (DESIGN.md difference 7).
+physics (see each class), but solver and contact internals differ between MuJoCo versions (difference 7).
 """
 
 from __future__ import annotations
@@ -18,16 +18,47 @@ import gymnasium as gym
 import mujoco
 import numpy as np
 
-from envs.core import TaskEnv
+from envs.core import TaskEnv, from_state, to_state
 from envs.rendering import select_gl_backend
 
-EPISODE_STEPS = 200  # every MuJoCo task (reference-spec §1.2 table)
+EPISODE_STEPS = 200  # every MuJoCo task (reference §1.2 table)
 # MuJoCo ≥ 2 resets the state itself when it turns non-finite (or huge) and counts one of these warnings; the
-# reference's "state non-finite" termination (§4.3; NaN also fails Walker's height test) is detected through them.
+# reference's "state non-finite" termination (reference §4.3; NaN also fails Walker's height test) is detected through
+# them.
 _BAD_STATE = tuple(
     int(w)
     for w in (mujoco.mjtWarning.mjWARN_BADQPOS, mujoco.mjtWarning.mjWARN_BADQVEL, mujoco.mjtWarning.mjWARN_BADQACC)
 )
+
+
+# mj_getState's integration state (qpos, qvel, act, time, qacc_warmstart, ctrl, applied forces, mocap, ...): all the
+# next mj_step's result depends on, bit for bit.
+_SIM_STATE = mujoco.mjtState.mjSTATE_INTEGRATION
+
+
+def sim_state(model: mujoco.MjModel, data: mujoco.MjData, model_fields: tuple[str, ...] = ()) -> dict:
+    """One simulator's state for `load_sim_state`, in `to_state` types.
+
+    Besides the integration state: the warning counters (`_went_unstable` reads them), `xpos` (AntDir reads the torso
+    position the last step left there before stepping again) and the `model_fields` a task writes into the model.
+    """
+    physics = np.empty(mujoco.mj_stateSize(model, _SIM_STATE))
+    mujoco.mj_getState(model, data, physics, _SIM_STATE)
+    warnings = np.array([(w.number, w.lastinfo) for w in data.warning], np.int64)
+    fields = {name: getattr(model, name) for name in model_fields}
+    return to_state({"physics": physics, "xpos": data.xpos, "warnings": warnings, "model": fields})
+
+
+def load_sim_state(model: mujoco.MjModel, data: mujoco.MjData, state: dict, model_fields: tuple[str, ...] = ()):
+    state = from_state(state)
+    for name in model_fields:
+        getattr(model, name)[...] = state["model"][name]
+    mujoco.mj_setState(model, data, state["physics"], _SIM_STATE)
+    mujoco.mj_forward(model, data)  # the other derived quantities (rendering) follow the restored state
+    mujoco.mj_setState(model, data, state["physics"], _SIM_STATE)  # mj_forward rewrote qacc_warmstart
+    data.xpos[...] = state["xpos"]
+    for warning, (number, lastinfo) in zip(data.warning, state["warnings"].tolist(), strict=True):
+        warning.number, warning.lastinfo = number, lastinfo
 
 
 def _went_unstable(data: mujoco.MjData) -> bool:
@@ -47,6 +78,8 @@ class MujocoTaskEnv(TaskEnv):
     qpos_noise: float  # reset: qpos = init_qpos + U(-qpos_noise, qpos_noise)
     qvel_noise: float  # reset: qvel = init_qvel + qvel_noise * (N(0, 1) or U(-1, 1), per `qvel_noise_normal`)
     qvel_noise_normal = True
+    state_attrs = TaskEnv.state_attrs + ("obs", "pos_before", "pos_after")
+    model_fields: tuple[str, ...] = ()  # fields of the live model that a task sets (Walker), saved per sub-env
 
     def __init__(self, num_envs: int, render_mode: str | None = None):
         super().__init__(num_envs)
@@ -69,7 +102,7 @@ class MujocoTaskEnv(TaskEnv):
         self.init_qvel = self.envs[0].init_qvel.copy()
         self.nq, self.nv = self.models[0].nq, self.models[0].nv
         self.observation_space = gym.spaces.Box(-np.inf, np.inf, (self.obs_dim,), np.float32)
-        self.action_space = self.envs[0].action_space  # Box(-1, 1); actions arrive unclipped (§1.7)
+        self.action_space = self.envs[0].action_space  # Box(-1, 1); actions arrive unclipped (reference §1.7)
         self.tasks = np.zeros((num_envs, self.task_dim), np.float32)
         self.obs = np.zeros((num_envs, self.obs_dim), np.float64)
         self.pos_before = np.zeros((num_envs, 2), np.float64)
@@ -112,9 +145,18 @@ class MujocoTaskEnv(TaskEnv):
     def write_obs(self, i: int, data: mujoco.MjData) -> None:
         raise NotImplementedError
 
+    def state_dict(self):
+        sims = [sim_state(m, d, self.model_fields) for m, d in zip(self.models, self.datas, strict=True)]
+        return {**super().state_dict(), "sims": sims}
+
+    def load_state_dict(self, state):
+        super().load_state_dict(state)
+        for model, data, saved in zip(self.models, self.datas, state["sims"], strict=True):
+            load_sim_state(model, data, saved, self.model_fields)
+
 
 class CheetahEnv(MujocoTaskEnv):
-    """HalfCheetah (reference-spec §4.2): gymnasium's half_cheetah.xml has gym 0.12's physics (it adds a camera).
+    """HalfCheetah (reference §4.2): gymnasium's half_cheetah.xml has gym 0.12's physics (it adds a camera).
 
     Observation (20): qpos[1:] (8), qvel (9), torso position (3). The reference's `get_body_com("torso")` is gym
     0.12 / mujoco-py 1.50's `data.get_body_xpos`, the torso *frame origin* `data.xpos[torso]`, not the subtree
@@ -126,7 +168,7 @@ class CheetahEnv(MujocoTaskEnv):
     gym_id = "HalfCheetah-v5"
     obs_dim = 20
     qpos_noise, qvel_noise = 0.1, 0.1  # gym HalfCheetah reset_model: U(-.1, .1) and 0.1·N(0, 1)
-    ctrl_cost_weight = 0.05  # 0.5 · 1e-1 (§4.2)
+    ctrl_cost_weight = 0.05  # 0.5 · 1e-1 (reference §4.2)
 
     def __init__(self, num_envs, render_mode=None):
         super().__init__(num_envs, render_mode)
@@ -144,7 +186,9 @@ class CheetahEnv(MujocoTaskEnv):
         frame_skip = self.frame_skip
         for i, (model, data) in enumerate(zip(self.models, self.datas, strict=True)):
             self.pos_before[i, 0] = data.qpos[0]
-            data.ctrl[:] = actions[i]  # MuJoCo clamps to ctrlrange; the cost below uses the unclipped action (§1.7)
+            data.ctrl[:] = actions[
+                i
+            ]  # MuJoCo clamps to ctrlrange; the cost below uses the unclipped action (reference §1.7)
             mujoco.mj_step(model, data, nstep=frame_skip)
             self.pos_after[i, 0] = data.qpos[0]
             self.write_obs(i, data)
@@ -158,7 +202,7 @@ class CheetahEnv(MujocoTaskEnv):
 
 
 class CheetahDir(CheetahEnv):
-    """Task c_M: direction ±1 with equal probability; reward dir·v_x − 0.05‖a‖² (§4.2, §3.7)."""
+    """Task c_M: direction ±1 with equal probability; reward dir·v_x − 0.05‖a‖² (reference §4.2, §3.7)."""
 
     def sample_tasks(self, ids):
         for i in ids:
@@ -180,7 +224,7 @@ class CheetahVel(CheetahEnv):
 
 
 class AntDir(MujocoTaskEnv):
-    """Ant-Dir (reference-spec §4.3).
+    """Ant-Dir (reference §4.3).
 
     gymnasium's ant.xml equals VariBAD's `assets/ant.xml` in everything physical (RK4, timestep 0.01, gear 150,
     ctrlrange ±1, same bodies/joints/geoms); it adds a tracking camera and lacks the two visual-only sites ("goal"
@@ -196,7 +240,8 @@ class AntDir(MujocoTaskEnv):
 
     gym_id = "Ant-v5"
     obs_dim = 27
-    qpos_noise, qvel_noise = 0.1, 0.1  # §4.3: U(-0.1, 0.1) and 0.1·N(0, 1)
+    qpos_noise, qvel_noise = 0.1, 0.1  # reference §4.3: U(-0.1, 0.1) and 0.1·N(0, 1)
+    state_attrs = MujocoTaskEnv.state_attrs + ("contact_sq", "terminated")
 
     def __init__(self, num_envs, render_mode=None):
         super().__init__(num_envs, render_mode)
@@ -218,7 +263,7 @@ class AntDir(MujocoTaskEnv):
         torso, frame_skip = self.torso, self.frame_skip
         for i, (model, data) in enumerate(zip(self.models, self.datas, strict=True)):
             self.pos_before[i] = data.xpos[torso, :2]
-            data.ctrl[:] = actions[i]  # clamped by MuJoCo; costs use the unclipped action (§1.7)
+            data.ctrl[:] = actions[i]  # clamped by MuJoCo; costs use the unclipped action (reference §1.7)
             mujoco.mj_step(model, data, nstep=frame_skip)
             mujoco.mj_rnePostConstraint(model, data)  # fills data.cfrc_ext
             self.pos_after[i] = data.xpos[torso, :2]
@@ -235,7 +280,7 @@ class AntDir(MujocoTaskEnv):
 
 
 class Walker(MujocoTaskEnv):
-    """Walker random physics (reference-spec §4.4).
+    """Walker random physics (reference §4.4).
 
     Simulator: Walker2d-v5 with gymnasium's `walker2d.xml` (the v4 XML: right foot friction 0.9, left 1.9, as the
     reference's `walker2d.xml`; Walker2d-v5's default XML gives both feet 1.9). That XML has timestep 0.002, the
@@ -262,10 +307,12 @@ class Walker(MujocoTaskEnv):
     timestep = 0.004
     fields = (("body_mass", 1.5), ("body_inertia", 1.5), ("dof_damping", 1.3), ("geom_friction", 1.5))
     log_scale_limit = 3.0
+    model_fields = tuple(name for name, _ in fields)
+    state_attrs = MujocoTaskEnv.state_attrs + ("terminated",)
 
     def __init__(self, num_envs, render_mode=None):
         super().__init__(num_envs, render_mode)
-        assert self.frame_skip == 4, self.frame_skip  # RandomEnv hard-codes 4 (§4.4)
+        assert self.frame_skip == 4, self.frame_skip  # RandomEnv hard-codes 4 (reference §4.4)
         model = self.models[0]
         self.defaults = {name: getattr(model, name).copy() for name, _ in self.fields}
         self.default_vector = np.concatenate([self.defaults[name].ravel() for name, _ in self.fields])
@@ -299,7 +346,7 @@ class Walker(MujocoTaskEnv):
         frame_skip = self.frame_skip
         for i, (model, data) in enumerate(zip(self.models, self.datas, strict=True)):
             self.pos_before[i, 0] = data.qpos[0]
-            data.ctrl[:] = actions[i]  # clamped by MuJoCo; the cost uses the unclipped action (§1.7)
+            data.ctrl[:] = actions[i]  # clamped by MuJoCo; the cost uses the unclipped action (reference §1.7)
             mujoco.mj_step(model, data, nstep=frame_skip)
             qpos = data.qpos
             self.pos_after[i, 0] = qpos[0]

@@ -19,6 +19,7 @@ TINY += ["--eval-interval", "2", "--num-eval-tasks", "2"]
 def run_script(method, args, cwd):
     """Run `{method}.py args` as __main__ in this process (torch is imported once); return its stdout."""
     out, old_argv, old_cwd = io.StringIO(), sys.argv, os.getcwd()
+    os.makedirs(cwd, exist_ok=True)
     sys.argv = [f"{method}.py", *map(str, args)]
     os.chdir(cwd)
     try:

@@ -9,15 +9,18 @@ import json
 import os
 import re
 import shlex
+import signal
 import subprocess
+import sys
+import time
 
 import numpy as np
 import pytest
 
 from benchmarks import aggregate, baselines, sweep
-from benchmarks.events import read_scalars
+from benchmarks.events import read_run, read_scalars
 from benchmarks.run import METHODS
-from tests.scripts import run_script
+from tests.scripts import ROOT, run_script
 
 GRID = ["--methods", "rnn", "rnn_hn", "--env-ids", "GridWorld", "--seeds", "73", "20", "--lrs", "1e-3", "3e-4"]
 GRID += ["--total-timesteps", "32", "--workers", "2"]
@@ -312,3 +315,64 @@ def test_a_shorter_run_is_the_prefix_of_a_longer_one(method, tmp_path):
     for tag in ("eval/meta_episode_return", "losses/value_loss", "losses/policy_loss", "charts/meta_episode_return"):
         steps, values = short[tag]
         assert long[tag][0][: len(steps)] == steps and long[tag][1][: len(values)] == values, tag
+
+
+RESUMABLE = ["--methods", "rnn", "--env-ids", "GridWorld", "--seeds", "73", "20", "--lrs", "1e-3"]
+RESUMABLE += ["--total-timesteps", str(16 * 12), "--workers", "2"]
+RESUMABLE_ARGS = [*SCRIPT_ARGS, "--eval-interval", "2", "--checkpoint-interval", "2"]
+
+
+def exported(directory):
+    return {name: open(os.path.join(directory, name)).read() for name in os.listdir(directory) if name.endswith(".csv")}
+
+
+def wait_for_states(out, count):
+    deadline = time.time() + 300
+    while len(glob.glob(os.path.join(out, "runs", "*", "state.pt"))) < count:
+        assert time.time() < deadline
+        time.sleep(0.01)
+
+
+def test_killed_sweep_relaunched_is_the_uninterrupted_sweep(tmp_path):
+    straight, killed = str(tmp_path / "straight"), str(tmp_path / "killed")
+    rc, _ = call(sweep.main, [*RESUMABLE, "--out", straight, "--export", straight + "/export", *RESUMABLE_ARGS])
+    assert rc == 0
+    # the whole sweep (runner and runs) killed at once, as a scheduler or a closed terminal does, mid-run
+    command = [sys.executable, os.path.join(ROOT, "benchmarks", "sweep.py"), *RESUMABLE, "--out", killed]
+    process = subprocess.Popen(command + RESUMABLE_ARGS, start_new_session=True, stdout=subprocess.DEVNULL)
+    wait_for_states(killed, 2)
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    assert not glob.glob(os.path.join(killed, "logs", "*.done"))
+    rc, stdout = call(sweep.main, [*RESUMABLE, "--out", killed, "--export", killed + "/export", *RESUMABLE_ARGS])
+    assert rc == 0 and stdout.count("resuming GridWorld__rnn__lr1e-3__s") == 2, stdout
+    assert exported(killed + "/export") == exported(straight + "/export")
+    for seed in (73, 20):  # and every training point, once
+        (a,) = glob.glob(os.path.join(straight, "runs", f"*__{seed}__*"))
+        (b,) = glob.glob(os.path.join(killed, "runs", f"*__{seed}__*"))
+        assert read_run(a)["scalars"]["losses/value_loss"] == read_run(b)["scalars"]["losses/value_loss"]
+
+
+def test_slurm_task_requeues_on_sigterm_and_resumes(tmp_path):
+    """The array task of one run, run by bash as SLURM would: SIGTERM (SLURM's warning before the time limit)
+    saves the run's state and requeues the task; the requeued task resumes and finishes the same run."""
+    out, straight = str(tmp_path / "out"), str(tmp_path / "straight")
+    one = [*RESUMABLE[:5], "73", *RESUMABLE[7:]]
+    call(sweep.main, [*one, "--out", straight, "--export", straight + "/export", *RESUMABLE_ARGS])
+    script = str(tmp_path / "task.sbatch")
+    call(sweep.main, [*one, "--out", out, "--slurm", script, *RESUMABLE_ARGS])
+    bin_dir = tmp_path / "bin"  # a stand-in scontrol that records what it was asked
+    bin_dir.mkdir()
+    (bin_dir / "scontrol").write_text(f'#!/bin/sh\necho "$@" >> {tmp_path}/scontrol.log\n')
+    (bin_dir / "scontrol").chmod(0o755)
+    env = dict(os.environ, SLURM_ARRAY_TASK_ID="0", SLURM_ARRAY_JOB_ID="42", PATH=f"{bin_dir}:{os.environ['PATH']}")
+    task = subprocess.Popen(["bash", script], env=env)
+    wait_for_states(out, 1)
+    task.send_signal(signal.SIGTERM)
+    assert task.wait(timeout=300) == 143
+    assert (tmp_path / "scontrol.log").read_text() == "requeue 42_0\n"
+    assert subprocess.run(["bash", script], env=env, timeout=300).returncode == 0
+    (log,) = glob.glob(os.path.join(out, "logs", "*.log"))
+    assert "--resume runs/GridWorld__rnn_lr1e-3__73__" in open(log).read()
+    rc, _ = call(sweep.main, [*one, "--out", out, "--no-run", "--export", out + "/export", *RESUMABLE_ARGS])
+    assert rc == 0 and exported(out + "/export") == exported(straight + "/export")

@@ -23,3 +23,67 @@ def test_method_page_shows_the_current_diff(method):
         page = f.read()
     shown = "".join(re.findall(r"^```diff\n(.*?)^```$", page, re.DOTALL | re.MULTILINE))
     assert shown == hunks, f"docs/{method}.md's diff blocks differ from `diff -u {sibling}.py {method}.py`"
+
+
+# The paper's numbered sections (Beck et al., NeurIPS 2023), which `paper §x` citations may name.
+PAPER_SECTIONS = {"1", "2", "3", "3.1", "3.2", "3.3", "4", "4.1", "4.2", "4.3", "5"}
+NUMBER = r"\d+(?:\.\d+)*"
+ITEM = r"(?: items? \d+(?: and \d+)?)?"
+# one citation: "reference §2.1", "paper §3.3", continued by ", §2.2", " and §3.1", "/§2.2", "-2.4", "-§4.4", with
+# "item N" allowed after a number (the § sign is written \u00a7 here so that this file does not cite anything)
+S = "\u00a7"
+CITATION = re.compile(
+    rf"\b(reference|paper)\s+{S}({NUMBER}(?:-{S}?{NUMBER})?{ITEM}"
+    rf"(?:(?:,|, and| and| or|/)\s*(?:[-+]?#\s*)?{S}{NUMBER}(?:-{S}?{NUMBER})?{ITEM})*)",
+    re.IGNORECASE,
+)
+
+
+def text_files():
+    listed = subprocess.run(["git", "ls-files", "-co", "--exclude-standard"], cwd=ROOT, capture_output=True, text=True)
+    files = [f for f in listed.stdout.split() if f.endswith((".py", ".md", ".sh")) and os.path.isfile(f"{ROOT}/{f}")]
+    return [f for f in files if f != "tests/test_docs.py"]  # this file names what it looks for
+
+
+def reference_sections():
+    """docs/reference.md's section numbers ("1", "1.4", ...) and §6's numbered items ("6.20")."""
+    text = open(os.path.join(ROOT, "docs", "reference.md")).read()
+    sections = set(re.findall(r"^#{2,3} (\d+(?:\.\d+)?)\.? ", text, re.MULTILINE))
+    checklist = text.split("\n## 6.", 1)[1].split("\n## 7.", 1)[0]
+    return sections | {f"6.{n}" for n in re.findall(r"^(\d+)\. ", checklist, re.MULTILINE)}
+
+
+def test_every_citation_points_into_the_repository():
+    """`reference §x` must be a section of docs/reference.md, `paper §x` one of the paper's, `difference N` an
+    item of docs/differences.md, a docs/ path a file; a bare § (outside reference.md, where § is its own) and a
+    pointer to the authors' notes that are not shipped fail."""
+    reference = reference_sections()
+    differences = set(re.findall(r"^### (\d+)\. ", open(os.path.join(ROOT, "docs", "differences.md")).read(), re.M))
+    dead = []
+    for path in text_files():
+        text = open(os.path.join(ROOT, path)).read()
+        for stale in ("reference-spec", "DESIGN.md", "../shared"):
+            if stale in text:
+                dead.append(f"{path}: {stale}")
+        covered = set()
+        for m in CITATION.finditer(text):
+            covered.update(i for i in range(m.start(), m.end()) if text[i] == S)
+            valid = PAPER_SECTIONS if m.group(1).lower() == "paper" else reference
+            numbers = re.findall(rf"{S}?({NUMBER})", re.sub(r" items? \d+(?: and \d+)?", "", m.group(2)))
+            dead += [f"{path}: {m.group(1)} {S}{n}" for n in numbers if n not in valid]
+        bare = [i for i, c in enumerate(text) if c == S and i not in covered and not text[i + 1 : i + 2].isalpha()]
+        if path != "docs/reference.md":  # a placeholder such as "§x.y" is not a citation
+            dead += [f"{path}: bare {S} at {text[max(0, i - 30) : i + 6]!r}" for i in bare]
+        else:  # reference.md's own bare § are its sections
+            dead += [
+                f"{path}: {S}{n}"
+                for i in bare
+                for n in re.findall(rf"^{NUMBER}", text[i + 1 : i + 12])
+                if n not in reference
+            ]
+        for m in re.finditer(r"\bdifferences? ((?:\d+(?:, | and |-))*\d+)\b", text):
+            dead += [f"{path}: difference {n}" for n in re.findall(r"\d+", m.group(1)) if n not in differences]
+        for doc in re.findall(r"\bdocs/[\w./-]+\.(?:md|png)", text):
+            if not os.path.exists(os.path.join(ROOT, doc)):
+                dead.append(f"{path}: {doc}")
+    assert not dead, "\n".join(dead)

@@ -1,8 +1,10 @@
-"""The envs/ contract (DESIGN.md) and the grid-worlds (reference-spec §4.1), checked against the formulas."""
+"""The envs/ contract (envs/__init__.py, envs/core.py) and the grid-worlds (reference §4.1), checked against the
+formulas."""
 
 import subprocess
 import sys
 
+import gymnasium as gym
 import numpy as np
 import pytest
 
@@ -48,9 +50,9 @@ def test_presets_cover_every_id_with_the_same_fields():
     for env_id in envs.ENV_IDS:
         p = envs.preset(env_id)
         assert set(p) == keys, env_id
-        # environment-wise minibatches (DESIGN.md difference 4) need the envs to split evenly
+        # environment-wise minibatches (difference 4) need the envs to split evenly
         assert p["num_envs"] % p["num_minibatches"] == 0, env_id
-    # a few numbers straight from reference-spec §1.8 / §3.4
+    # a few numbers straight from reference §1.8 / reference §3.4
     assert envs.preset("GridWorld")["num_steps"] == 60 and envs.preset("GridWorld")["ent_coef"] == 0.1
     assert envs.preset("AntDir")["latent_embed_dim"] == 10 and envs.preset("AntDir")["num_minibatches"] == 1
     assert envs.preset("Walker")["latent_dim"] == 10 and envs.preset("Walker")["clip_coef"] == 0.05
@@ -134,8 +136,8 @@ def test_grid_rewards_match_the_formulas(env_id):
         np.testing.assert_allclose(rew, np.where(dist == 0, 1.0, off), rtol=1e-6)
 
 
-# a goal-knowing agent's inner-episode return for a goal at Manhattan distance d from the start (reference-spec
-# §4.1): d − 1 steps off the goal (−0.1 each; Dense: −k/5 at distance k), then 16 − d steps on it; on Show the
+# a goal-knowing agent's inner-episode return for a goal at Manhattan distance d from the start
+# (reference §4.1): d − 1 steps off the goal (−0.1 each; Dense: −k/5 at distance k), then 16 − d steps on it; on Show the
 # agent first looks (one no-op on the start cell reveals the goal), which delays episode 1 by a step
 ORACLE = {
     "GridWorld": (lambda d: 4 * (-0.1 * (d - 1) + (16 - d)), 44.3),
@@ -194,7 +196,7 @@ def test_seeding_reproducible_and_independent():
     assert (tasks(16, 8) != a).any()
     # sub-environment i draws the same tasks alone or beside others
     np.testing.assert_array_equal(tasks(4, 7), a[:, :4])
-    # independent across sub-environments: 16 envs almost never share one goal (reference-spec §1.3 item 3)
+    # independent across sub-environments: 16 envs almost never share one goal (reference §1.3 item 3)
     assert all(len(np.unique(t, axis=0)) > 4 for t in a[::60])
     # an explicit reset seed restarts the task sequence
     vec = envs.make("GridWorld", 16, seed=0)
@@ -239,3 +241,56 @@ def test_snake_searcher_earns_34_9():
                 target[i] += 1
         pos = np.where(obs[:, 2:3] == 1, 0, obs[:, :2].astype(int))  # flag 1: already back on the start
     assert total.mean() == pytest.approx(732 / 21, abs=1e-4)
+
+
+class CountDown(envs.TaskEnv):
+    """A scripted inner MDP: inner episode k terminates after 3 steps when `solve[k]`, else runs into its 5-step
+    time limit. Stands for Meta-World, whose episodes terminate exactly on success."""
+
+    observation_space = gym.spaces.Box(-1.0, 1.0, (1,), np.float32)
+    action_space = gym.spaces.Discrete(2)
+    task_dim, max_episode_steps, solve = 1, 5, (True, False)
+
+    def __init__(self, num_envs):
+        super().__init__(num_envs)
+        self.tasks, self.t, self.k = (
+            np.zeros((num_envs, 1), np.float32),
+            np.zeros(num_envs, int),
+            -np.ones(num_envs, int),
+        )
+
+    def sample_tasks(self, ids):
+        self.k[ids] = -1
+
+    def reset_episodes(self, ids):
+        self.t[ids], self.k[ids] = 0, self.k[ids] + 1
+        return np.zeros((len(ids), 1))
+
+    def step(self, actions):
+        self.t += 1
+        term = (self.t == 3) & np.array([self.solve[k] for k in self.k])
+        return np.zeros((self.num_envs, 1)), np.ones(self.num_envs), term, np.zeros(self.num_envs, bool)
+
+
+@pytest.mark.parametrize("reports", (True, False))
+def test_success_is_an_inner_episode_that_terminated(reports):
+    task_env = CountDown(2)
+    task_env.success_terminates = reports
+    vec = envs.MetaVecEnv(task_env, episodes_per_task=2)
+    vec.reset(seed=0)
+    for _ in range(3 + 5):
+        _, _, _, _, infos = vec.step(np.zeros(2, int))
+    assert infos["_meta_episode"].all() and vec.reports_success == reports
+    if reports:
+        assert infos["episode_successes"].tolist() == [[True, False], [True, False]]
+    else:
+        assert "episode_successes" not in infos
+
+
+def test_every_method_has_a_learning_rate_from_the_papers_grid_on_every_env_id():
+    methods = ("rnn", "rnn_hn", "vi_hn", "ti_naive", "ti", "ti_pp_hn")
+    assert set(envs.LEARNING_RATES) == set(methods)
+    for method in methods:
+        for env_id in envs.ENV_IDS:
+            assert envs.preset(env_id, method)["lr"] in (3e-3, 1e-3, 3e-4, 1e-4, 3e-5), (method, env_id)
+    assert "lr" not in envs.preset("GridWorld") and "lr" not in envs.preset("GridWorld", "my_copy_of_rnn")

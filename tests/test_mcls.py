@@ -1,4 +1,4 @@
-"""MC-LS (reference-spec §4.5): transitions, rewards, timeout, tasks, views, seeding."""
+"""MC-LS (reference §4.5): transitions, rewards, timeout, tasks, views, seeding."""
 
 from __future__ import annotations
 
@@ -315,7 +315,7 @@ def test_render():
 
 
 class ScalarMineMaze:
-    """The reference's per-env logic in (phase, x, y) coordinates, written from reference-spec §4.5 independently
+    """The reference's per-env logic in (phase, x, y) coordinates, written from reference §4.5 independently
     of the batched tables, for a cross-check."""
 
     VALID = {(-1, 1), (-1, 2), (-1, 3), (0, 0), (0, 1), (0, 3), (1, 1), (1, 2), (1, 3)}

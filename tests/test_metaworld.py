@@ -1,4 +1,4 @@
-"""Meta-World ML1 / ML10 meta-episode envs (envs/metaworld_envs.py, reference-spec §3.7, §4.6).
+"""Meta-World ML1 / ML10 meta-episode envs (envs/metaworld_envs.py, reference §3.7, §4.6).
 
 Building ML10's task list costs ~12 s (metaworld resets each of its 15 classes 50 times); it is built once per
 process and shared by the ML10 tests.

@@ -1,4 +1,4 @@
-"""MuJoCo meta-RL tasks (reference-spec §4.2-§4.4): rewards, tasks, meta-episode structure, seeding, dt, rendering."""
+"""MuJoCo meta-RL tasks (reference §4.2-§4.4): rewards, tasks, meta-episode structure, seeding, dt, rendering."""
 
 from __future__ import annotations
 
@@ -90,7 +90,7 @@ def test_cheetah_reward_and_obs(env_id):
     obs, rewards, term, trunc, info = vec.step(actions)
     x_after = np.array([d.qpos[0] for d in te.datas])
     velocity = (x_after - x_before) / 0.05
-    ctrl = 0.05 * np.square(actions).sum(1)  # unclipped (§1.7)
+    ctrl = 0.05 * np.square(actions).sum(1)  # unclipped (reference §1.7)
     forward = [1.0, -1.0] * velocity if env_id == "CheetahDir" else -np.abs(velocity - [0.5, 2.5])
     np.testing.assert_allclose(rewards, forward - ctrl, rtol=1e-5, atol=1e-5)
     assert np.all(velocity != 0)

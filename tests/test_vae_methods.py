@@ -12,6 +12,7 @@ import torch.nn.functional as F
 from torch.distributions import Normal, kl_divergence
 
 import envs
+from benchmarks.events import read_run
 from tests.scripts import TINY, run_script, scalars
 
 VAE_METHODS = ("vi_hn", "ti_naive", "ti", "ti_pp_hn")
@@ -116,7 +117,7 @@ ELBO_CASES += [("ti_naive", "GridWorld"), ("ti_naive", "Walker"), ("ti", "Cheeta
 def test_elbo_masks_padding_and_reduces_as_varibad(method, env_id, monkeypatch):
     """The batched ELBO on padded, variable-length meta-episodes equals explicit loops over each one alone:
     reconstruction summed over ELBO terms and decoded steps, averaged over meta-episodes; KL and task loss
-    summed over ELBO terms and over meta-episodes (§2.5). Padding with garbage changes nothing."""
+    summed over ELBO terms and over meta-episodes (reference §2.5). Padding with garbage changes nothing."""
     agent, vec, args = make_agent(method, env_id, vae_subsample_elbos=0, vae_subsample_decodes=0)
     monkeypatch.setattr(torch, "randn_like", torch.zeros_like)  # z = mu, so the loops can recompute it
     g = torch.Generator().manual_seed(1)
@@ -192,7 +193,7 @@ def test_grid_reward_decoder_predicts_the_goal_indicator_of_the_observed_cell(en
 
 def test_subsampling_draws_each_meta_episodes_own_steps(monkeypatch):
     """ELBO and decode subsampling draw (time, trajectory) pairs within each meta-episode's length; the KL sums
-    exactly the drawn terms, not VariBAD-hyper's (50 B x B) block (DESIGN.md difference 3)."""
+    exactly the drawn terms, not VariBAD-hyper's (50 B x B) block (difference 3)."""
     module = MODULES["vi_hn"]
     torch.manual_seed(0)
     lengths = torch.tensor([3, 10, 1, 10])
@@ -327,7 +328,7 @@ def test_ti_resets_every_policy_parameter_but_g_phi_and_ti_pp_hn_none(tmp_path):
             else:  # every other policy parameter: the fresh agent's initial value, not its trained one
                 assert not torch.equal(reset[name], kept[name]) and torch.equal(reset[name], fresh[name]), name
         assert not torch.equal(kept["task_embed.0.weight"], init["task_embed.0.weight"])  # PPO trained g_phi
-        # the VAE is frozen during TI's multi-task phase and trains during TI++HN's (§3.4, §3.5)
+        # the VAE is frozen during TI's multi-task phase and trains during TI++HN's (reference §3.4, §3.5)
         encoder_moved = [not torch.equal(kept[n], init[n]) for n in kept if n.startswith(("encoder.", "decoder."))]
         assert not any(encoder_moved) if method == "ti" else all(encoder_moved)
 
@@ -363,13 +364,14 @@ def test_no_reconstruct_leaves_task_loss_and_kl(tmp_path):
 # Every id with every script, except that the four Meta-World ids share observations, actions, decoders and
 # preset (only ML10's 13-d c_M differs from ML1's 3-d), and a Meta-World run takes ~15 s here: ML10 for every
 # script, ML1-reach for vi_hn and ti_naive (which regresses the raw c_M) besides.
+# a Meta-World run evaluates ~1000 policy steps per task set (training and held-out): each script on one Meta-World
+# id (tests/test_rnn.py runs rnn.py on all four), the ones with c_M's class one-hot (TI, TI++'s g_phi) on ML10
+META_WORLD_CASES = {"vi_hn": "ML10", "ti_naive": "ML1-reach", "ti": "ML10", "ti_pp_hn": "ML10"}
 EVERY_ENV = [
     (method, env_id)
     for env_id in envs.ENV_IDS
     for method in VAE_METHODS
-    if env_id not in envs.METAWORLD_IDS
-    or env_id == "ML10"
-    or (env_id == "ML1-reach" and method in ("vi_hn", "ti_naive"))
+    if env_id not in envs.METAWORLD_IDS or META_WORLD_CASES[method] == env_id
 ]
 
 
@@ -386,7 +388,7 @@ def test_every_env_trains_and_its_checkpoint_evaluates(method, env_id, tmp_path)
     assert set(state) == expected and state["args"]["env_id"] == env_id
     assert any(name.startswith("decoder.") for name in state["agent"])
     out = run_script(method, ["--eval-checkpoint", checkpoint, "--num-eval-tasks", "2"], tmp_path)
-    reported = float(out.split("meta-episode return ")[1].split(";")[0])
+    reported = float(out.split("(eval): meta episode return ")[1].split(",")[0])
     assert reported == pytest.approx(logged["eval/meta_episode_return"][-1], abs=0.01)
 
 
@@ -425,3 +427,16 @@ def test_non_finite_vae_loss_stops_the_run(method, tmp_path, monkeypatch):
     args = GRID_RUN + ["--total-timesteps", "120"] + (["--ti-warmup-updates", "0"] if method == "ti" else [])
     with pytest.raises(SystemExit, match="non-finite VAE loss at iteration 1"):
         run_script(method, args, tmp_path)
+
+
+@pytest.mark.parametrize("method", ("ti", "ti_pp_hn"))
+def test_multi_task_phase_is_capped_at_5_percent(method, tmp_path):
+    """GridWorld's preset phase is 100 updates; a 40-update run gets 40 // 20 = 2 and says so (difference 16),
+    while a value given on the command line is kept."""
+    run = TINY + ["--total-timesteps", str(16 * 40), "--eval-interval", "40", "--precollect-frames", "0"]
+    out = run_script(method, run, tmp_path / "preset")
+    assert "multi-task phase: 2 updates (5% of the run's), not the preset's 100\n" in out
+    assert read_run(glob.glob(str(tmp_path / "preset" / "runs" / "*"))[0])["hparams"]["ti_warmup_updates"] == "2"
+    out = run_script(method, run + ["--ti-warmup-updates", "30"], tmp_path / "given")
+    assert "multi-task phase" not in out
+    assert read_run(glob.glob(str(tmp_path / "given" / "runs" / "*"))[0])["hparams"]["ti_warmup_updates"] == "30"

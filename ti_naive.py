@@ -961,8 +961,8 @@ if __name__ == "__main__":
                 nn.utils.clip_grad_norm_(agent.policy_parameters(), args.max_grad_norm)
                 optimizer.step()
 
-        # VAE: vae_updates ELBO steps on meta-episodes from the buffer after each PPO update (reference §1.4 item 6,
-        # §2.5)
+        # VAE: vae_updates ELBO steps on meta-episodes from the buffer after each PPO update
+        # (reference §1.4 item 6, §2.5)
         vae_stats = []
         for _ in range(args.vae_updates if vae_buffer.count else 0):
             b_obs, b_actions, b_rewards, b_lengths, b_tasks = vae_buffer.sample(args.vae_batch_size, device)

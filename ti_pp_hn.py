@@ -1048,8 +1048,8 @@ if __name__ == "__main__":
                 nn.utils.clip_grad_norm_(agent.policy_parameters(), args.max_grad_norm)
                 optimizer.step()
 
-        # VAE: vae_updates ELBO steps on meta-episodes from the buffer after each PPO update (reference §1.4 item 6,
-        # §2.5)
+        # VAE: vae_updates ELBO steps on meta-episodes from the buffer after each PPO update
+        # (reference §1.4 item 6, §2.5)
         vae_stats = []
         updates += 1
         # TI++: the VAE also learns during the multi-task phase, on its meta-episodes (reference §3.5)

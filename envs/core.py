@@ -25,19 +25,22 @@ def make_rngs(seed: int | None, num_envs: int) -> list[np.random.Generator]:
     return [np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(i,))) for i in range(num_envs)]
 
 
+def _map(value: Any, leaf) -> Any:
+    """`leaf` applied to every item of nested dicts, lists and tuples, which keep their types."""
+    if isinstance(value, dict):
+        return {k: _map(v, leaf) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        items = [_map(v, leaf) for v in value]
+        return items if isinstance(value, list) else tuple(items)
+    return leaf(value)
+
+
 def to_state(value: Any) -> Any:
     """`value` in types `torch.load(weights_only=True)` accepts: numpy arrays and scalars become tensor copies (a
-    scalar a 0-d tensor), dicts, lists and tuples are converted item by item, anything else is kept."""
+    scalar a 0-d tensor; a copy, since the state is a snapshot, not a view of the live env), the rest is kept."""
     import torch  # here, not at the top: importing envs stays cheap
 
-    if isinstance(value, np.ndarray | np.generic):
-        return torch.from_numpy(np.array(value))  # a copy: the state is a snapshot, not a view of the live env
-    if isinstance(value, dict):
-        return {k: to_state(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        items = [to_state(v) for v in value]
-        return items if isinstance(value, list) else tuple(items)
-    return value
+    return _map(value, lambda v: torch.from_numpy(np.array(v)) if isinstance(v, np.ndarray | np.generic) else v)
 
 
 def from_state(value: Any) -> Any:
@@ -45,15 +48,13 @@ def from_state(value: Any) -> Any:
     never shares memory), 0-d ones numpy scalars."""
     import torch
 
-    if isinstance(value, torch.Tensor):
-        array = value.numpy().copy()
+    def leaf(v):
+        if not isinstance(v, torch.Tensor):
+            return v
+        array = v.numpy().copy()
         return array[()] if array.ndim == 0 else array
-    if isinstance(value, dict):
-        return {k: from_state(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        items = [from_state(v) for v in value]
-        return items if isinstance(value, list) else tuple(items)
-    return value
+
+    return _map(value, leaf)
 
 
 def save_arrays(obj: Any, names: tuple[str, ...]) -> dict:

@@ -296,6 +296,13 @@ def test_random_policy_baseline_matches_the_exact_expectation():
     assert stdout.count("\n| GridWorld | ") == 1 and len(rows["MC-LS"]) == 2
 
 
+def test_random_policy_baseline_on_envs_whose_episodes_end_early():
+    """Ant-Dir ends an episode when the ant falls (and Walker when it does), so meta-episodes end at different
+    steps, and a step can finish meta-episodes that are all second ones: none may be recorded twice or lost."""
+    returns, episodes = baselines.random_policy_returns("AntDir", 8, seed=0)
+    assert returns.shape == (8,) and np.isfinite(returns).all() and np.allclose(episodes.sum(1), returns)
+
+
 @pytest.mark.parametrize("method", METHODS)
 def test_a_shorter_run_is_the_prefix_of_a_longer_one(method, tmp_path):
     """What a pilot read off a longer run's first frames (aggregate --max-frames) relies on: nothing before frame N

@@ -1,5 +1,6 @@
-"""docs/: every method page's diff blocks, read in order, are exactly `diff -u sibling method` of the files as they
-are now, so a change to a method file that is not carried into its page fails here."""
+"""docs/: every method page ends with the full `diff -u sibling method` of the files as they are now, and every
+diff excerpt before it is a piece of that diff, so a change to a method file that is not carried into its page
+fails here; every citation in the repository points at something in it."""
 
 import os
 import re
@@ -12,17 +13,28 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SIBLING = {"rnn_hn": "rnn", "vi_hn": "rnn_hn", "ti_naive": "vi_hn", "ti": "ti_naive", "ti_pp_hn": "ti"}
 
 
+def current_diff(method):
+    """`diff -u sibling.py method.py` without its --- / +++ lines."""
+    result = subprocess.run(
+        ["diff", "-u", f"{SIBLING[method]}.py", f"{method}.py"], cwd=ROOT, capture_output=True, text=True
+    )
+    assert result.returncode == 1, result.stderr  # 1: the files differ
+    return result.stdout.split("\n", 2)[2]
+
+
 @pytest.mark.skipif(shutil.which("diff") is None, reason="needs the diff program (GNU diffutils)")
 @pytest.mark.parametrize("method", SIBLING)
 def test_method_page_shows_the_current_diff(method):
-    sibling = SIBLING[method]
-    result = subprocess.run(["diff", "-u", f"{sibling}.py", f"{method}.py"], cwd=ROOT, capture_output=True, text=True)
-    assert result.returncode == 1, result.stderr  # 1: the files differ
-    hunks = result.stdout.split("\n", 2)[2]  # without the --- / +++ lines
+    hunks = current_diff(method)
     with open(os.path.join(ROOT, "docs", f"{method}.md")) as f:
         page = f.read()
-    shown = "".join(re.findall(r"^```diff\n(.*?)^```$", page, re.DOTALL | re.MULTILINE))
-    assert shown == hunks, f"docs/{method}.md's diff blocks differ from `diff -u {sibling}.py {method}.py`"
+    *excerpts, full = re.findall(r"^```diff\n(.*?)^```$", page, re.DOTALL | re.MULTILINE)
+    assert full == hunks, f"docs/{method}.md's last diff block differs from `diff -u {SIBLING[method]}.py {method}.py`"
+    diff_lines = hunks.splitlines()
+    for excerpt in excerpts:  # consecutive lines of the diff (a hunk header may be left out)
+        lines = [line for line in excerpt.splitlines() if not line.startswith("@@")]
+        starts = [i for i, line in enumerate(diff_lines) if line == lines[0]]
+        assert any(diff_lines[i : i + len(lines)] == lines for i in starts), f"docs/{method}.md: {lines[0]!r}"
 
 
 # The paper's numbered sections (Beck et al., NeurIPS 2023), which `paper §x` citations may name.

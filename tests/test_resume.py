@@ -49,14 +49,13 @@ def stop_after_checkpoint(process, cwd, sig):
     return process.returncode, out, run_dir
 
 
+def resume_command(method, run_dir, cwd, *args):
+    command = [sys.executable, os.path.join(ROOT, f"{method}.py"), "--resume", run_dir, *args]
+    return subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=600)
+
+
 def resume(method, run_dir, cwd, *args):
-    result = subprocess.run(
-        [sys.executable, os.path.join(ROOT, f"{method}.py"), "--resume", run_dir, *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    result = resume_command(method, run_dir, cwd, *args)
     assert result.returncode == 0, result.stdout + result.stderr
     return result.stdout
 
@@ -152,13 +151,7 @@ def finished_run(tmp_path_factory):
     ],
 )
 def test_resume_refuses_what_would_change_the_run(finished_run, method, args, message, tmp_path):
-    result = subprocess.run(
-        [sys.executable, os.path.join(ROOT, f"{method}.py"), "--resume", finished_run, *args],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    result = resume_command(method, finished_run, tmp_path, *args)
     assert result.returncode != 0 and result.stderr.strip() == f"error: --resume {finished_run}: {message}"
 
 

@@ -440,3 +440,12 @@ def test_multi_task_phase_is_capped_at_5_percent(method, tmp_path):
     out = run_script(method, run + ["--ti-warmup-updates", "30"], tmp_path / "given")
     assert "multi-task phase" not in out
     assert read_run(glob.glob(str(tmp_path / "given" / "runs" / "*"))[0])["hparams"]["ti_warmup_updates"] == "30"
+
+
+def test_default_lr_is_the_one_picked_for_the_method_on_the_env(tmp_path):
+    run_script("vi_hn", TINY + ["--precollect-frames", "0"], tmp_path / "default")
+    (run_dir,) = glob.glob(str(tmp_path / "default" / "runs" / "*"))
+    assert read_run(run_dir)["hparams"]["lr"] == str(envs.preset("GridWorld", "vi_hn")["lr"]) == "0.0003"
+    run_script("vi_hn", TINY + ["--precollect-frames", "0", "--lr", "1e-4"], tmp_path / "given")
+    (run_dir,) = glob.glob(str(tmp_path / "given" / "runs" / "*"))
+    assert read_run(run_dir)["hparams"]["lr"] == "0.0001"

@@ -31,7 +31,7 @@ import os
 import re
 import sys
 from collections import defaultdict
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -57,6 +57,14 @@ EXPORT_NAME = re.compile(r"^(?P<env>.+?)__(?P<method>.+?)__lr(?P<lr>[^_]+)__s(?P
 RUN_NAME = re.compile(r"^(?P<env>.+?)__(?P<exp>.+)__(?P<seed>-?\d+)__(?P<time>\d+)$")
 
 
+# other evaluation series (exported column: eval tag) shown in a second table where a run logged them
+EXTRA = {
+    "success_rate": "eval/success_rate",
+    "test_success_rate": "eval_test/success_rate",
+    "test_meta_episode_return": "eval_test/meta_episode_return",
+}
+
+
 @dataclass
 class Curve:
     env_id: str
@@ -70,6 +78,7 @@ class Curve:
     source: str
     started: int = 0  # unix time the run started, to keep the newest of repeated runs
     episodes: np.ndarray | None = None  # (evaluations, inner episodes): eval return of each inner episode
+    extra: dict = field(default_factory=dict)  # EXTRA's series the run logged, e.g. Meta-World's success rates
 
 
 def load_run_dir(run_dir: str) -> Curve | None:
@@ -101,6 +110,7 @@ def load_run_dir(run_dir: str) -> Curve | None:
         run_dir,
         int(match["time"]),
         _episodes(per_episode, len(frames)),
+        {k: np.array(info["scalars"][tag][1], float) for k, tag in EXTRA.items() if tag in info["scalars"]},
     )
 
 
@@ -123,7 +133,11 @@ def load_export(path: str) -> Curve:
         meta.get("wall_clock_s"),
         meta.get("frames_per_s"),
         path,
-        episodes=_episodes([[float(r[k]) for r in rows] for k in rows[0] if k.startswith("episode_")], len(rows)),
+        episodes=_episodes(
+            [[float(r[k]) for r in rows] for k in rows[0] if k.startswith("episode_") and k.endswith("_return")],
+            len(rows),
+        ),
+        extra={k: np.array([float(r[k]) for r in rows]) for k in EXTRA if k in rows[0]},
     )
 
 
@@ -167,7 +181,10 @@ def truncated(curve: Curve, max_frames: float) -> Curve | None:
     frames = curve.frames[keep]
     wall_clock = frames[-1] / curve.frames_per_s if curve.frames_per_s else None
     episodes = None if curve.episodes is None else curve.episodes[keep]
-    return replace(curve, frames=frames, returns=curve.returns[keep], wall_clock_s=wall_clock, episodes=episodes)
+    extra = {k: v[keep] for k, v in curve.extra.items()}
+    return replace(
+        curve, frames=frames, returns=curve.returns[keep], wall_clock_s=wall_clock, episodes=episodes, extra=extra
+    )
 
 
 def smooth(values, fraction: float = 0.1) -> np.ndarray:
@@ -278,6 +295,17 @@ def table(env_id: str, groups: dict, best: dict, final: bool, ci: float, random:
             f"| uniformly random policy | | | {random[0]:.2f} ± {random[1]:.2f} (s.e., {random[2]} meta-episodes) "
             f"| {' / '.join(f'{r:.2f}' for r in random[3])} | | | | |"
         )
+    logged = [k for k in EXTRA if any(k in c.extra for lrs in groups.values() for cs in lrs.values() for c in cs)]
+    if logged:  # Meta-World: the success rates and the held-out tasks' return, final, at the best lr
+        lines += ["", "| method | " + " | ".join(f"final {k.replace('_', ' ')}" for k in logged) + " |"]
+        lines.append("|---|" + "---|" * len(logged))
+        for method in sorted(groups, key=_method_order):
+            curves = groups[method][best[method]]
+            cells = [
+                _mean_ci([final_value(c.extra[k]) for c in curves], ci) if all(k in c.extra for c in curves) else "?"
+                for k in logged
+            ]
+            lines.append(f"| {LABELS.get(method, method)} | " + " | ".join(cells) + " |")
     lines += ["", "All learning rates (mean over seeds; * = selected):", ""]
     lines += ["| method | lr | seeds | average over training | final eval return |", "|---|---|---|---|---|"]
     for method in sorted(groups, key=_method_order):
@@ -344,7 +372,9 @@ def aggregate(curves: list[Curve], out: str, final: bool = False, ci: float = 68
             for seeds in by_lr.values():
                 seeds.sort(key=lambda c: c.seed)
         best = {method: best_lr(by_lr, final) for method, by_lr in groups.items()}
-        random = random_baseline(env_id, random_episodes) if env_id in envs.ENV_IDS else None
+        # Meta-World: one metaworld env (~20 MB, ~1 ms a step) per meta-episode, so at most 32 (the table says how many)
+        episodes = min(random_episodes, 32) if env_id in envs.METAWORLD_IDS else random_episodes
+        random = random_baseline(env_id, episodes) if env_id in envs.ENV_IDS else None
         plot(env_id, groups, best, os.path.join(out, f"{env_id}.png"), ci, random)
         text = table(env_id, groups, best, final, ci, random)
         with open(os.path.join(out, f"{env_id}.md"), "w") as f:

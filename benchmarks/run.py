@@ -26,16 +26,15 @@ METHODS = ("rnn", "rnn_hn", "vi_hn", "ti_naive", "ti", "ti_pp_hn")
 
 
 def curve_rows(scalars: dict) -> list[dict]:
-    """One row per evaluation: frames, eval meta-episode return and each inner episode's return."""
+    """One row per evaluation: frames, then every eval/ tag (eval/meta_episode_return as eval_meta_episode_return,
+    the others by their name: episode_k_return, action_abs_mean, success_rate, ...) and every eval_test/ tag (the
+    held-out tasks of Meta-World) with the prefix test_."""
     steps, returns = scalars["eval/meta_episode_return"]
-    episode_tags = sorted(t for t in scalars if t.startswith("eval/episode_"))
-    rows = []
-    for i, (step, value) in enumerate(zip(steps, returns, strict=True)):
-        row = {"frames": step, "eval_meta_episode_return": value}
-        for tag in episode_tags:
-            row[tag.split("/")[1]] = scalars[tag][1][i]
-        rows.append(row)
-    return rows
+    columns = {"eval_meta_episode_return": returns}
+    for tag in sorted(t for t in scalars if t.startswith(("eval/", "eval_test/")) and t != "eval/meta_episode_return"):
+        split, name = tag.split("/")
+        columns[name if split == "eval" else f"test_{name}"] = scalars[tag][1]
+    return [{"frames": step, **{k: v[i] for k, v in columns.items()}} for i, step in enumerate(steps)]
 
 
 def write_curve(path: str, rows: list[dict]) -> None:

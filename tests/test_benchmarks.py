@@ -187,6 +187,23 @@ def test_best_lr_by_average_or_final(tmp_path):
     assert "| 10,000 | 1m01s | 200 |" in text  # wall-clock estimated per seed as 10,000 frames / its frames/s
 
 
+def test_success_rates_get_their_own_table(tmp_path):
+    """Exported Meta-World curves carry success rates and held-out-task returns; the aggregate reports their final
+    values (mean of the last 10% of the evaluations, mean over seeds) at the best lr."""
+    for seed, success in ((1, 0.25), (2, 0.75)):
+        name = f"ML10__rnn_hn__lr1e-4__s{seed}"
+        with open(tmp_path / f"{name}.csv", "w", newline="") as f:
+            writer = csv.writer(f)
+            writer.writerow(["frames", "eval_meta_episode_return", "episode_1_return", "episode_1_success",
+                             "success_rate", "test_meta_episode_return", "test_success_rate"])  # fmt: skip
+            writer.writerows((1000 * (i + 1), 5.0, 5.0, success, success, 2.0, success / 2) for i in range(10))
+    call(aggregate.main, [str(tmp_path), "--out", str(tmp_path / "out"), "--random-meta-episodes", "0"])
+    text = (tmp_path / "out" / "ML10.md").read_text()
+    header = "| method | final success rate | final test success rate | final test meta episode return |"
+    assert header in text and "| RNN+HN | 0.50 ± 0.25 | 0.25 ± 0.12 | 2.00 ± 0.00 |" in text
+    assert "| RNN+HN | 1e-4 | 2 | 5.00 ± 0.00 | 5.00 |" in text  # the success column is not an inner episode's return
+
+
 def test_smoothing_matches_hand_computed_example():
     values = [3, 6, 0, 9, 12, 3, 6, 0, 9, 12] * 3  # 30 points: a trailing window of 3, padded with values[0]
     smoothed = aggregate.smooth(values)

@@ -99,3 +99,18 @@ def test_every_citation_points_into_the_repository():
             if not os.path.exists(os.path.join(ROOT, doc)):
                 dead.append(f"{path}: {doc}")
     assert not dead, "\n".join(dead)
+
+
+def test_learning_rate_table_is_the_code_s():
+    """docs/learning_rates.md's table (a row per env id, a column per method) is envs.LEARNING_RATES."""
+    import envs
+
+    text = open(os.path.join(ROOT, "docs", "learning_rates.md")).read()
+    header, _, *rows = [line for line in text.split("## Defaults", 1)[1].splitlines() if line.startswith("|")][:14]
+    methods = [cell.strip(" `") for cell in header.strip("|").split("|")[1:]]
+    assert sorted(methods) == sorted(envs.LEARNING_RATES)
+    table = {}
+    for row in rows:
+        env_id, *cells = [cell.strip(" `") for cell in row.strip("|").split("|")]
+        table[env_id] = {m: float(cell.split()[0]) for m, cell in zip(methods, cells, strict=True)}
+    assert table == {e: {m: envs.LEARNING_RATES[m][e] for m in methods} for e in envs.ENV_IDS}

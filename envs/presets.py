@@ -115,6 +115,7 @@ _METAWORLD = dict(
     num_minibatches=8,
     ent_coef=0.001,
     reward_clip=1e5,  # reference §4.6 norm_rew_clip_param
+    checkpoint_interval=100,  # a full VAE buffer (1.7 GiB on ML10) takes ~7 s to write
     decode_state=True,  # reference §3.6 ML10: reward and next state
     reward_decoder_layers=(128, 64, 32),
     state_decoder_layers=(128, 64, 32),

@@ -364,9 +364,10 @@ def test_no_reconstruct_leaves_task_loss_and_kl(tmp_path):
 # Every id with every script, except that the four Meta-World ids share observations, actions, decoders and
 # preset (only ML10's 13-d c_M differs from ML1's 3-d), and a Meta-World run takes ~15 s here: ML10 for every
 # script, ML1-reach for vi_hn and ti_naive (which regresses the raw c_M) besides.
-# a Meta-World run evaluates ~1000 policy steps per task set (training and held-out): each script on one Meta-World
-# id (tests/test_rnn.py runs rnn.py on all four), the ones with c_M's class one-hot (TI, TI++'s g_phi) on ML10
-META_WORLD_CASES = {"vi_hn": "ML10", "ti_naive": "ML1-reach", "ti": "ML10", "ti_pp_hn": "ML10"}
+# a Meta-World run evaluates ~1000 policy steps per task set (training and held-out) and ML10 builds up to 15
+# metaworld envs per sub-environment: each script on one Meta-World id (tests/test_rnn.py runs rnn.py on all four),
+# TI on ML10, whose c_M carries the class one-hot that g_phi embeds
+META_WORLD_CASES = {"vi_hn": "ML1-reach", "ti_naive": "ML1-reach", "ti": "ML10", "ti_pp_hn": "ML1-reach"}
 EVERY_ENV = [
     (method, env_id)
     for env_id in envs.ENV_IDS

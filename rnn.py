@@ -265,8 +265,7 @@ class Agent(nn.Module):
         action_dim = 1 if self.discrete else envs.single_action_space.shape[0]
         n_out = envs.single_action_space.n if self.discrete else action_dim
         self.encoder = Encoder(obs_dim, action_dim, args)
-        # the policy sees only the latent: concat(mu, logvar) -> Linear -> tanh, no state re-fed (paper Fig. 2a,
-        # reference §3.1)
+        # the policy sees only the latent, concat(mu, logvar) -> Linear -> tanh: no state re-fed (reference §3.1)
         self.latent_embed = nn.Sequential(nn.Linear(2 * args.latent_dim, args.latent_embed_dim), nn.Tanh())
         h1, h2 = args.policy_hidden_sizes
         self.actor = nn.Sequential(

@@ -316,8 +316,7 @@ class Agent(nn.Module):
         action_dim = 1 if self.discrete else envs.single_action_space.shape[0]
         n_out = envs.single_action_space.n if self.discrete else action_dim
         self.encoder = Encoder(obs_dim, action_dim, args)
-        # the latent embedding is the hypernetwork's only hidden layer; the state is re-fed to the base nets
-        # (reference §2.3)
+        # the latent embedding is the hypernetwork's only hidden layer; the base nets get the state (reference §2.3)
         self.latent_embed = nn.Sequential(nn.Linear(2 * args.latent_dim, args.latent_embed_dim), nn.Tanh())
         self.state_embed = nn.Sequential(nn.Linear(obs_dim, args.policy_state_embed_dim), nn.Tanh())
         h1, h2 = args.policy_hidden_sizes

@@ -563,8 +563,7 @@ class Agent(nn.Module):
         action_dim = 1 if self.discrete else envs.single_action_space.shape[0]
         n_out = envs.single_action_space.n if self.discrete else action_dim
         self.encoder = Encoder(obs_dim, action_dim, args)
-        # the latent embedding is the hypernetwork's only hidden layer; the state is re-fed to the base nets
-        # (reference §2.3)
+        # the latent embedding is the hypernetwork's only hidden layer; the base nets get the state (reference §2.3)
         self.latent_embed = nn.Sequential(nn.Linear(2 * args.latent_dim, args.latent_embed_dim), nn.Tanh())
         # g_phi: the multi-task phase's hypernetwork input, tanh(Linear(normalised c_M)), the latent's size
         # (reference §3.5)

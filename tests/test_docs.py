@@ -74,7 +74,7 @@ def test_every_citation_points_into_the_repository():
     dead = []
     for path in text_files():
         text = open(os.path.join(ROOT, path)).read()
-        for stale in ("reference-spec", "DESIGN.md", "../shared"):
+        for stale in ("reference" + "-spec", "DESIGN" + ".md", "../" + "shared"):  # split: this file cites none
             if stale in text:
                 dead.append(f"{path}: {stale}")
         covered = set()

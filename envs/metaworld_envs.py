@@ -39,7 +39,7 @@ import gymnasium as gym
 import numpy as np
 
 from envs.core import TaskEnv, from_state, to_state
-from envs.mujoco import load_sim_state, sim_state
+from envs.mujoco_envs import load_sim_state, sim_state
 from envs.rendering import select_gl_backend
 
 EPISODES_PER_TASK = 2  # reference §1.2 / reference §4.6 (ML10 and the ML1 configs)

@@ -265,7 +265,7 @@ class Agent(nn.Module):
         action_dim = 1 if self.discrete else envs.single_action_space.shape[0]
         n_out = envs.single_action_space.n if self.discrete else action_dim
         self.encoder = Encoder(obs_dim, action_dim, args)
-        # the policy sees only the latent, concat(mu, logvar) -> Linear -> tanh: no state re-fed (reference §3.1)
+        # the policy sees the latent alone: concat(mu, logvar) -> Linear -> tanh; `obs` below is unused (reference §3.1)
         self.latent_embed = nn.Sequential(nn.Linear(2 * args.latent_dim, args.latent_embed_dim), nn.Tanh())
         h1, h2 = args.policy_hidden_sizes
         self.actor = nn.Sequential(
@@ -400,13 +400,9 @@ def resume_args(args):
 def rng_state():
     """Every random generator the run draws from: torch's, numpy's global one (minibatches) and Python's."""
     name, keys, *rest = np.random.get_state()
+    numpy = [name, torch.from_numpy(keys.astype(np.int64)), *rest]  # weights_only loads tensors, not numpy arrays
     cuda = torch.cuda.get_rng_state_all() if torch.cuda.is_available() else []
-    return {
-        "torch": torch.get_rng_state(),
-        "cuda": cuda,
-        "numpy": [name, torch.from_numpy(keys.astype(np.int64)), *rest],
-        "python": random.getstate(),
-    }
+    return {"torch": torch.get_rng_state(), "cuda": cuda, "numpy": numpy, "python": random.getstate()}
 
 
 def set_rng_state(state):
@@ -536,16 +532,14 @@ if __name__ == "__main__":
     with torch.no_grad():
         encoder_state = agent.encoder.prior(args.num_envs)[0]
     recent_returns, last_eval, last_print, env_time = deque(maxlen=args.num_envs), float("nan"), 0.0, 0.0
+    # what a checkpoint holds: every object with a state_dict, and the loop's variables (saved below)
+    stateful = {"agent": agent, "optimizer": optimizer, "return_rms": return_rms, "envs": envs}
+    stateful |= {f"{split}_envs": split_envs for split, split_envs in eval_splits.items()}
+    stateful |= {f"normaliser_{i}": normaliser for i, normaliser in enumerate(normalisers)}
+    stateful["encoder_optimizer"] = encoder_optimizer
     if state is not None:  # --resume: every part of the run continues from its state.pt
-        agent.load_state_dict(state["agent"])
-        for opt, opt_state in zip((optimizer, encoder_optimizer), state["optimizers"], strict=True):
-            opt.load_state_dict(opt_state)
-        for normaliser, normaliser_state in zip(normalisers, state["normalisers"], strict=True):
-            normaliser.load_state_dict(normaliser_state)
-        return_rms.load_state_dict(state["return_rms"])
-        envs.load_state_dict(state["envs"])
-        for split, split_envs in eval_splits.items():
-            split_envs.load_state_dict(state["eval_envs"][split])
+        for name, part in stateful.items():
+            part.load_state_dict(state[name])
         next_obs, next_done = state["next_obs"].to(device), state["next_done"].to(device)
         discounted_return = state["discounted_return"].numpy()
         encoder_state = state["encoder_state"].to(device)
@@ -675,9 +669,7 @@ if __name__ == "__main__":
                 entropy_loss = entropy.mean()
                 loss = pg_loss - args.ent_coef * entropy_loss + v_loss * args.vf_coef
                 if not torch.isfinite(loss):
-                    raise SystemExit(
-                        f"error: non-finite loss at iteration {iteration} (step {global_step}); try a lower --lr"
-                    )
+                    raise SystemExit(f"error: non-finite loss at iteration {iteration}; try a lower --lr")
 
                 optimizer.zero_grad()
                 encoder_optimizer.zero_grad()
@@ -724,27 +716,12 @@ if __name__ == "__main__":
             )
         if preempted or args.checkpoint_interval and iteration % args.checkpoint_interval == 0:
             writer.flush()  # the points logged up to this update are on disk before the state that follows them
-            state = {
-                "script": os.path.basename(__file__),
-                "args": vars(args),
-                "iteration": iteration,
-                "global_step": global_step,
-                "agent": agent.state_dict(),
-                "optimizers": [optimizer.state_dict(), encoder_optimizer.state_dict()],
-                "normalisers": [normaliser.state_dict() for normaliser in normalisers],
-                "return_rms": return_rms.state_dict(),
-                "envs": envs.state_dict(),
-                "eval_envs": {split: split_envs.state_dict() for split, split_envs in eval_splits.items()},
-                "next_obs": next_obs,
-                "next_done": next_done,
-                "discounted_return": torch.from_numpy(discounted_return),
-                "encoder_state": encoder_state,
-                "rng": rng_state(),
-                "last_eval": float(last_eval),
-                "recent_returns": [float(r) for r in recent_returns],
-                "env_time": env_time,
-                "wall_clock": time.time() - start_time,
-            }
+            state = {"script": os.path.basename(__file__), "args": vars(args), "iteration": iteration}
+            state |= {name: part.state_dict() for name, part in stateful.items()} | {"rng": rng_state()}
+            state |= {"global_step": global_step, "next_obs": next_obs, "next_done": next_done, "env_time": env_time}
+            state |= {"discounted_return": torch.from_numpy(discounted_return), "last_eval": float(last_eval)}
+            state |= {"recent_returns": [float(r) for r in recent_returns], "wall_clock": time.time() - start_time}
+            state["encoder_state"] = encoder_state
             save_state(state, f"{run_dir}/state.pt")
             if preempted:
                 print(f"SIGTERM: state saved; resume with: python {os.path.basename(__file__)} --resume {run_dir}")

@@ -300,12 +300,12 @@ class GRUSequence(torch.autograd.Function):
 class VAEBuffer:
     """FIFO buffer of completed meta-episodes for the ELBO (reference §2.5), filled one vector-env step at a time.
 
-    Row i < size holds a completed meta-episode: its H+1 observations s_0..s_H (each stored once), H actions, H raw
-    rewards, its length H and its task c_M; rows size.. hold each environment's meta-episode in progress. Steps
-    past a row's length hold stale values, which every loss masks. Observations are float16 where float32 would
-    pass 2 GiB (MC-LS: 10,000 x 403 x 301; its views are multiples of 1/128, exact in float16); np.zeros touches
-    memory only as the buffer fills.
-    """
+    Row i < size holds a completed meta-episode: its H+1 observations s_0..s_H, H actions, H raw rewards, its length
+    H and its task c_M; rows size.. hold each environment's meta-episode in progress; steps past a row's length are
+    stale, and every loss masks them. Observations are float16 where float32 would pass 2 GiB (MC-LS: 10,000 x 403
+    x 301; its views are multiples of 1/128, exact in float16)."""
+
+    ARRAYS = ("obs", "actions", "rewards", "tasks", "lengths")  # one row per meta-episode
 
     def __init__(self, size, num_envs, horizon, obs_dim, action_shape, task_dim):
         rows = size + num_envs
@@ -331,8 +331,8 @@ class VAEBuffer:
         self.lengths[rows] += 1
         ended = np.flatnonzero(dones)
         for row in rows[ended]:
-            for array in (self.obs, self.actions, self.rewards, self.tasks, self.lengths):
-                array[self.next] = array[row]
+            for k in self.ARRAYS:
+                getattr(self, k)[self.next] = getattr(self, k)[row]
             self.next, self.count = (self.next + 1) % self.size, min(self.count + 1, self.size)
         self.start(ended, next_obs[ended], tasks[ended])
 
@@ -351,20 +351,20 @@ class VAEBuffer:
     def state_dict(self):
         """The stored rows only (a filling buffer's checkpoint grows with it), whole: stale steps included."""
         rows = np.r_[: self.count, self.running]
-        state = {k: torch.from_numpy(getattr(self, k)[rows]) for k in ("obs", "actions", "rewards", "tasks", "lengths")}
-        return {**state, "count": self.count, "next": self.next}
+        return {k: torch.from_numpy(getattr(self, k)[rows]) for k in self.ARRAYS} | {
+            "count": self.count,
+            "next": self.next,
+        }
 
     def load_state_dict(self, state):
-        rows = np.r_[: state["count"], self.running]
-        for k in ("obs", "actions", "rewards", "tasks", "lengths"):
-            getattr(self, k)[rows] = state[k].numpy()
         self.count, self.next = state["count"], state["next"]
+        for k in self.ARRAYS:
+            getattr(self, k)[np.r_[: self.count, self.running]] = state[k].numpy()
 
 
 def encode(encoder, obs, actions, rewards):
-    """GRU states after 0..H transitions of meta-episodes encoded from the prior, (H+1, B, hidden); step 0 holds
-    the prior output (reference §2.1). encoder.head of these gives the H+1 posteriors, the prior's included
-    (reference §2.5)."""
+    """GRU states after 0..H transitions of meta-episodes encoded from the prior, (H+1, B, hidden), step 0 the prior
+    output (reference §2.1): encoder.head of these gives the H+1 posteriors, the prior's included (reference §2.5)."""
     starts = torch.zeros_like(rewards)
     starts[0] = 1.0
     h0 = torch.zeros(rewards.shape[1], encoder.gru.hidden_size, device=rewards.device)
@@ -373,8 +373,7 @@ def encode(encoder, obs, actions, rewards):
 
 
 def running_encoder_state(encoder, vae_buffer, device):
-    """Every environment's GRU state on its meta-episode in progress, re-encoded by the current encoder
-    (reference §1.1)."""
+    """Each environment's GRU state on its running meta-episode, re-encoded by the current encoder (reference §1.1)."""
     obs, actions, rewards, lengths, _ = vae_buffer.batch(vae_buffer.running, device)
     if rewards.shape[0] == 0:
         return torch.zeros(len(lengths), encoder.gru.hidden_size, device=device)
@@ -417,8 +416,8 @@ class TransitionDecoder(nn.Module):
 
 
 class Decoder(nn.Module):
-    """VariBAD's decoders for the environment (reference §3.6 table): reward and/or next observation from a posterior
-    sample; and the task decoder (reference §3.3)."""
+    """VariBAD's decoders (reference §3.6 table), the reward and/or next observation from a posterior sample, and the
+    task decoder (reference §3.3)."""
 
     def __init__(self, obs_space, action_dim, task_dim, args):
         super().__init__()
@@ -463,8 +462,7 @@ class Decoder(nn.Module):
 
 
 def kl_chain(mu, logvar):
-    """KL(q_t || q_{t-1}) of each posterior t = 0..H to the previous one, q_{-1} = N(0, I) (reference §2.5): (H+1,
-    B)."""
+    """KL(q_t || q_{t-1}), (H+1, B), of each posterior t = 0..H to the one before, q_{-1} = N(0, I) (reference §2.5)."""
     prev_mu, prev_logvar = F.pad(mu, (0, 0, 0, 0, 1, 0))[:-1], F.pad(logvar, (0, 0, 0, 0, 1, 0))[:-1]
     return 0.5 * (prev_logvar - logvar - 1 + (logvar.exp() + (mu - prev_mu).square()) / prev_logvar.exp()).sum(-1)
 
@@ -481,13 +479,11 @@ def step_indices(valid, total, num, lead=()):
 
 
 def vae_losses(agent, obs, actions, rewards, lengths, args, task_target):
-    """The ELBO's terms on a batch from VAEBuffer.batch: each meta-episode is encoded from the prior, one z is drawn
-    per posterior, each ELBO term decodes the meta-episode's steps (reference §2.5).
-
-    Reductions as VariBAD's (reference §2.5): reconstruction summed over ELBO terms and decoded steps, averaged over
-    meta-episodes; KL summed over ELBO terms and over meta-episodes; task: the squared error to task_target (B, k)
-    averaged over its dimensions, summed over ELBO terms and over meta-episodes.
-    """
+    """The ELBO's terms on a batch from VAEBuffer.batch (reference §2.5): each meta-episode is encoded from the prior,
+    one z is drawn per posterior, each ELBO term decodes the meta-episode's steps. Reductions as VariBAD's:
+    reconstruction summed over ELBO terms and decoded steps, averaged over meta-episodes; KL summed over ELBO terms
+    and over meta-episodes; task: the squared error to task_target (B, k) averaged over its dimensions, summed over
+    ELBO terms and over meta-episodes."""
     h, b = rewards.shape
     mu, logvar = agent.encoder.head(encode(agent.encoder, obs, actions, rewards)).chunk(2, -1)
     z = mu + (0.5 * logvar).exp() * torch.randn_like(mu)
@@ -501,9 +497,6 @@ def vae_losses(agent, obs, actions, rewards, lengths, args, task_target):
     reconstruction = (losses * elbo_mask.unsqueeze(1) * dec_mask).sum() / b
     task = ((agent.decoder.task(z[elbo_t, traj]) - task_target).square().mean(-1) * elbo_mask).sum()
     return reconstruction, kl, task
-
-
-# ---- end of the VAE ----
 
 
 class HyperLinear(nn.Module):
@@ -565,10 +558,8 @@ class Agent(nn.Module):
         self.encoder = Encoder(obs_dim, action_dim, args)
         # the latent embedding is the hypernetwork's only hidden layer; the base nets get the state (reference §2.3)
         self.latent_embed = nn.Sequential(nn.Linear(2 * args.latent_dim, args.latent_embed_dim), nn.Tanh())
-        # g_phi: the multi-task phase's hypernetwork input, tanh(Linear(normalised c_M)), the latent's size
-        # (reference §3.5)
+        # g_phi = tanh(Linear(normalised c_M)): the hypernetwork input of the multi-task phase (reference §3.5)
         self.task_embed = nn.Sequential(nn.Linear(envs.task_dim, args.latent_embed_dim), nn.Tanh())
-        assert self.task_embed[0].out_features == self.latent_embed[0].out_features
         self.state_embed = nn.Sequential(nn.Linear(obs_dim, args.policy_state_embed_dim), nn.Tanh())
         h1, h2 = args.policy_hidden_sizes
         self.actor = HyperMLP(args.latent_embed_dim, (args.policy_state_embed_dim, h1, h2, n_out))
@@ -715,13 +706,9 @@ def resume_args(args):
 def rng_state():
     """Every random generator the run draws from: torch's, numpy's global one (minibatches) and Python's."""
     name, keys, *rest = np.random.get_state()
+    numpy = [name, torch.from_numpy(keys.astype(np.int64)), *rest]  # weights_only loads tensors, not numpy arrays
     cuda = torch.cuda.get_rng_state_all() if torch.cuda.is_available() else []
-    return {
-        "torch": torch.get_rng_state(),
-        "cuda": cuda,
-        "numpy": [name, torch.from_numpy(keys.astype(np.int64)), *rest],
-        "python": random.getstate(),
-    }
+    return {"torch": torch.get_rng_state(), "cuda": cuda, "numpy": numpy, "python": random.getstate()}
 
 
 def set_rng_state(state):
@@ -771,15 +758,13 @@ if __name__ == "__main__":
         args.decode_reward = args.decode_state = False
     decoders = ("bernoulli", "mse") if args.env_id.startswith("GridWorld") else ("mse",)  # bernoulli: grid cells
     if args.reward_decoder not in decoders:
+        raise SystemExit(f"error: --reward-decoder {args.reward_decoder}: {args.env_id} takes one of {decoders}")
+    vae_counts = (args.vae_updates, args.precollect_frames, args.vae_subsample_elbos, args.vae_subsample_decodes)
+    if min(args.vae_buffer_size, args.vae_batch_size) < 1 or min(vae_counts) < 0:
         raise SystemExit(
-            f"error: --reward-decoder must be one of {decoders} on {args.env_id}, got {args.reward_decoder!r}"
+            "error: --vae-buffer-size and --vae-batch-size must be >= 1; --vae-updates, --precollect-frames, "
+            "--vae-subsample-elbos and --vae-subsample-decodes >= 0 (0: no pre-collect, no subsampling)"
         )
-    if min(args.vae_buffer_size, args.vae_batch_size) < 1 or min(args.vae_updates, args.precollect_frames) < 0:
-        raise SystemExit(
-            "error: --vae-buffer-size and --vae-batch-size must be >= 1, --vae-updates and --precollect-frames >= 0"
-        )
-    if min(args.vae_subsample_elbos, args.vae_subsample_decodes) < 0:
-        raise SystemExit("error: --vae-subsample-elbos and --vae-subsample-decodes must be >= 0 (0: no subsampling)")
     args.batch_size = int(args.num_envs * args.num_steps)
     args.minibatch_size = int(args.batch_size // args.num_minibatches)
     args.num_iterations = args.total_timesteps // args.batch_size
@@ -787,8 +772,7 @@ if __name__ == "__main__":
         raise SystemExit(
             f"error: --total-timesteps ({args.total_timesteps}) is below one rollout ({args.batch_size} frames)"
         )
-    # the multi-task phase is at most 5% of the run's updates (paper §3.3: "less than 5% of total training"), so a
-    # shortened run leaves it too (difference 16)
+    # the preset's multi-task phase is at most 5% of the run's updates (paper §3.3: "less than 5%"; difference 16)
     warmup_cap = max(1, args.num_iterations // 20)
     if not warmup_given and args.ti_warmup_updates > warmup_cap:
         print(f"multi-task phase: {warmup_cap} updates (5% of the run's), not the preset's {args.ti_warmup_updates}")
@@ -851,8 +835,7 @@ if __name__ == "__main__":
         "|param|value|\n|-|-|\n" + "\n".join([f"|{key}|{value}|" for key, value in vars(args).items()]),
     )
     optimizer = optim.Adam(agent.policy_parameters(), lr=args.lr, eps=args.adam_eps, fused=True)
-    # the encoder and decoders learn from the ELBO alone: lr_vae, Adam's default eps, no clipping or annealing
-    # (reference §1.5)
+    # the encoder and decoders learn from the ELBO alone: --lr-vae, Adam's default eps, no clipping (reference §1.5)
     vae_optimizer = optim.Adam(agent.vae_parameters(), lr=args.lr_vae, fused=True)
     return_rms = RunningMeanStd()
 
@@ -884,20 +867,16 @@ if __name__ == "__main__":
     updates = 0  # PPO updates so far: the multi-task phase is the first ti_warmup_updates (reference §3.4)
     discounted_return = np.zeros(args.num_envs)
     recent_returns, last_eval, last_print, env_time = deque(maxlen=args.num_envs), float("nan"), 0.0, 0.0
+    # what a checkpoint holds: every object with a state_dict, and the loop's variables (saved below)
+    stateful = {"agent": agent, "optimizer": optimizer, "return_rms": return_rms, "envs": envs}
+    stateful |= {f"{split}_envs": split_envs for split, split_envs in eval_splits.items()}
+    stateful |= {f"normaliser_{i}": normaliser for i, normaliser in enumerate(normalisers)}
+    stateful |= {"vae_optimizer": vae_optimizer, "vae_buffer": vae_buffer, "task_rms": task_rms}
     if state is not None:  # --resume: every part of the run continues from its state.pt
-        agent.load_state_dict(state["agent"])
-        for opt, opt_state in zip((optimizer, vae_optimizer), state["optimizers"], strict=True):
-            opt.load_state_dict(opt_state)
-        for normaliser, normaliser_state in zip(normalisers, state["normalisers"], strict=True):
-            normaliser.load_state_dict(normaliser_state)
-        task_rms.load_state_dict(state["task_rms"])
-        return_rms.load_state_dict(state["return_rms"])
-        envs.load_state_dict(state["envs"])
-        for split, split_envs in eval_splits.items():
-            split_envs.load_state_dict(state["eval_envs"][split])
+        for name, part in stateful.items():
+            part.load_state_dict(state[name])
         next_obs, next_done = state["next_obs"].to(device), state["next_done"].to(device)
         discounted_return = state["discounted_return"].numpy()
-        vae_buffer.load_state_dict(state["vae_buffer"])
         next_task, updates = state["next_task"].to(device), state["updates"]
         global_step, last_eval, env_time = state["global_step"], state["last_eval"], state["env_time"]
         recent_returns.extend(state["recent_returns"])
@@ -1038,17 +1017,14 @@ if __name__ == "__main__":
                 entropy_loss = entropy.mean()
                 loss = pg_loss - args.ent_coef * entropy_loss + v_loss * args.vf_coef
                 if not torch.isfinite(loss):
-                    raise SystemExit(
-                        f"error: non-finite loss at iteration {iteration} (step {global_step}); try a lower --lr"
-                    )
+                    raise SystemExit(f"error: non-finite loss at iteration {iteration}; try a lower --lr")
 
                 optimizer.zero_grad()
                 loss.backward()
                 nn.utils.clip_grad_norm_(agent.policy_parameters(), args.max_grad_norm)
                 optimizer.step()
 
-        # VAE: vae_updates ELBO steps on meta-episodes from the buffer after each PPO update
-        # (reference §1.4 item 6, §2.5)
+        # VAE: vae_updates ELBO steps on buffered meta-episodes after each PPO update (reference §1.4 item 6, §2.5)
         vae_stats = []
         updates += 1
         # TI++: the VAE also learns during the multi-task phase, on its meta-episodes (reference §3.5)
@@ -1059,9 +1035,7 @@ if __name__ == "__main__":
             reconstruction, kl, task = vae_losses(agent, b_obs, b_actions, b_rewards, b_lengths, args, task_target)
             vae_loss = reconstruction + args.kl_weight * kl + task
             if not torch.isfinite(vae_loss):
-                raise SystemExit(
-                    f"error: non-finite VAE loss at iteration {iteration} (step {global_step}); try a lower --lr-vae"
-                )
+                raise SystemExit(f"error: non-finite VAE loss at iteration {iteration}; try a lower --lr-vae")
             vae_optimizer.zero_grad()
             vae_loss.backward()
             vae_optimizer.step()
@@ -1108,30 +1082,12 @@ if __name__ == "__main__":
             )
         if preempted or args.checkpoint_interval and iteration % args.checkpoint_interval == 0:
             writer.flush()  # the points logged up to this update are on disk before the state that follows them
-            state = {
-                "script": os.path.basename(__file__),
-                "args": vars(args),
-                "iteration": iteration,
-                "global_step": global_step,
-                "agent": agent.state_dict(),
-                "optimizers": [optimizer.state_dict(), vae_optimizer.state_dict()],
-                "normalisers": [normaliser.state_dict() for normaliser in normalisers],
-                "task_rms": task_rms.state_dict(),
-                "return_rms": return_rms.state_dict(),
-                "envs": envs.state_dict(),
-                "eval_envs": {split: split_envs.state_dict() for split, split_envs in eval_splits.items()},
-                "next_obs": next_obs,
-                "next_done": next_done,
-                "discounted_return": torch.from_numpy(discounted_return),
-                "vae_buffer": vae_buffer.state_dict(),
-                "next_task": next_task,
-                "updates": updates,
-                "rng": rng_state(),
-                "last_eval": float(last_eval),
-                "recent_returns": [float(r) for r in recent_returns],
-                "env_time": env_time,
-                "wall_clock": time.time() - start_time,
-            }
+            state = {"script": os.path.basename(__file__), "args": vars(args), "iteration": iteration}
+            state |= {name: part.state_dict() for name, part in stateful.items()} | {"rng": rng_state()}
+            state |= {"global_step": global_step, "next_obs": next_obs, "next_done": next_done, "env_time": env_time}
+            state |= {"discounted_return": torch.from_numpy(discounted_return), "last_eval": float(last_eval)}
+            state |= {"recent_returns": [float(r) for r in recent_returns], "wall_clock": time.time() - start_time}
+            state |= {"next_task": next_task, "updates": updates}
             save_state(state, f"{run_dir}/state.pt")
             if preempted:
                 print(f"SIGTERM: state saved; resume with: python {os.path.basename(__file__)} --resume {run_dir}")

@@ -10,7 +10,6 @@ import sys
 from benchmarks.events import read_scalars
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-METHODS = ("rnn", "rnn_hn")
 # small enough for a test, large enough for every code path: 2 rollouts, each crossing meta-episode boundaries
 TINY = ["--num-envs", "2", "--num-steps", "8", "--num-minibatches", "1", "--total-timesteps", "32"]
 TINY += ["--eval-interval", "2", "--num-eval-tasks", "2"]

@@ -1,6 +1,5 @@
-"""rnn.py and rnn_hn.py: the recurrent encoder, Bias-HyperInit, gradient paths, and end-to-end runs."""
+"""rnn.py and rnn_hn.py: the recurrent encoder, Bias-HyperInit, gradient paths, bad input (all six: test_methods.py)."""
 
-import glob
 import importlib
 import os
 import subprocess
@@ -11,7 +10,7 @@ import pytest
 import torch
 
 import envs
-from tests.scripts import METHODS, ROOT, TINY, run_script, scalars
+from tests.scripts import ROOT, TINY, run_script
 
 rnn = importlib.import_module("rnn")
 rnn_hn = importlib.import_module("rnn_hn")
@@ -159,67 +158,6 @@ def test_hyper_linear_equals_materialised_weights():
     torch.testing.assert_close(layer(e1, x), expected, rtol=1e-5, atol=1e-5)
 
 
-@pytest.mark.parametrize("method", METHODS)
-def test_rollout_log_probs_are_reproduced_by_the_update(method, tmp_path):
-    """Importance ratio 1 before the first optimiser step of every update, with meta-episodes crossing rollouts.
-
-    With a clip range of 1e-5, the clip fraction of the single minibatch counts samples whose recomputed
-    log-prob differs from the rollout's: a wrong hidden state, reset or normalisation makes it non-zero.
-    """
-    args = ["--num-envs", "2", "--num-steps", "25", "--num-minibatches", "1", "--update-epochs", "1"]
-    args += ["--total-timesteps", "150", "--clip-coef", "1e-5", "--eval-interval", "100"]
-    run_script(method, args, tmp_path)
-    logged = scalars(tmp_path)
-    assert len(logged["losses/clipfrac"]) == 3
-    assert logged["losses/clipfrac"] == [0.0, 0.0, 0.0]
-    assert max(abs(v) for v in logged["losses/old_approx_kl"]) < 1e-6
-
-
-@pytest.mark.parametrize("method", METHODS)
-def test_seeded_runs_are_identical(method, tmp_path):
-    logs = []
-    for run in ("a", "b"):
-        os.makedirs(tmp_path / run)
-        run_script(method, TINY + ["--env-id", "CheetahVel", "--seed", "3"], tmp_path / run)
-        logs.append(scalars(tmp_path / run))
-    assert logs[0]["losses/value_loss"] == logs[1]["losses/value_loss"]
-    assert logs[0]["eval/meta_episode_return"] == logs[1]["eval/meta_episode_return"]
-
-
-# rnn.py on every env id; rnn_hn.py too except on ML1-push and ML1-pick-place (ML1-reach's code with other tasks,
-# ~40 s each: a Meta-World run evaluates ~1000 policy steps per task set)
-EVERY_ENV = [(m, e) for e in envs.ENV_IDS for m in METHODS if m == "rnn" or e not in ("ML1-push", "ML1-pick-place")]
-
-
-@pytest.mark.parametrize("method, env_id", EVERY_ENV)
-def test_every_env_trains_and_its_checkpoint_evaluates(method, env_id, tmp_path):
-    out = run_script(method, TINY + ["--env-id", env_id, "--save-model"], tmp_path)
-    assert "iter 2/2" in out
-    logged = scalars(tmp_path)
-    for tag in ("charts/SPS", "losses/value_loss", "eval/meta_episode_return", "eval/episode_1_return"):
-        assert tag in logged and all(np.isfinite(logged[tag])), tag
-    k = {"GridWorld": 4, "CheetahDir": 1, "CheetahVel": 1, "AntDir": 1}.get(
-        env_id.replace("Show", "").replace("Dense", ""), 2
-    )
-    assert f"eval/episode_{k}_return" in logged and f"eval/episode_{k + 1}_return" not in logged
-    # the mean |action| on continuous action spaces; success rates and held-out tasks on Meta-World
-    continuous = env_id not in ("GridWorld", "GridWorldShow", "GridWorldDense", "MC-LS")
-    assert ("eval/action_abs_mean" in logged) == continuous
-    meta_world = {f"{split}/{tag}" for split in ("eval", "eval_test") for tag in ("success_rate", "episode_2_success")}
-    meta_world |= {"eval_test/meta_episode_return"}
-    assert meta_world <= set(logged) if env_id in envs.METAWORLD_IDS else not meta_world & set(logged)
-    for tag in meta_world & set(logged) - {"eval_test/meta_episode_return"}:
-        assert all(0 <= s <= 1 for s in logged[tag]), tag
-    (checkpoint,) = glob.glob(str(tmp_path / "runs" / "*" / f"{method}.pt"))
-    state = torch.load(checkpoint, weights_only=True)
-    assert set(state) == {"agent", "obs_rms", "args"} and state["args"]["env_id"] == env_id
-    # the checkpoint, evaluated on the same fresh tasks as the run's one evaluation, scores the same
-    out = run_script(method, ["--eval-checkpoint", checkpoint, "--num-eval-tasks", "2"], tmp_path)
-    reported = float(out.split("(eval): meta episode return ")[1].split(",")[0])
-    assert reported == pytest.approx(logged["eval/meta_episode_return"][-1], abs=0.01)
-    assert ("(eval_test): meta episode return" in out) == (env_id in envs.METAWORLD_IDS)
-
-
 def cli(method, *args):
     return subprocess.run(
         [sys.executable, f"{method}.py", *args],
@@ -245,22 +183,6 @@ def test_bad_input_gives_one_clear_line(args, message):
     assert result.returncode != 0
     assert result.stderr.strip().splitlines() == [f"error: {result.stderr.strip()[7:]}"]
     assert message in result.stderr and "Traceback" not in result.stderr
-
-
-def test_help_documents_every_field():
-    result = cli("rnn_hn", "--help")
-    assert result.returncode == 0
-    for field in rnn_hn.Args.__dataclass_fields__:
-        assert "--" + field.replace("_", "-") in result.stdout, field
-    assert "the hypernetwork's input" in result.stdout  # field docstrings reach --help
-
-
-@pytest.mark.parametrize("method", METHODS)
-def test_non_finite_loss_stops_the_run(method, tmp_path, monkeypatch):
-    huber = torch.nn.functional.huber_loss
-    monkeypatch.setattr(torch.nn.functional, "huber_loss", lambda *a, **k: huber(*a, **k) * float("nan"))
-    with pytest.raises(SystemExit, match="non-finite loss at iteration 1"):
-        run_script(method, TINY, tmp_path)
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the fallback on a machine without CUDA")

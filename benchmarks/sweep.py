@@ -20,7 +20,7 @@ exactly as if it had not stopped; one without is run again from scratch. The SLU
 run's state.pt if one exists, SLURM warns it (SIGTERM) 5 minutes before its time limit, and a task that saved its
 state that way requeues itself. --export DIR writes each finished run's evaluation curve to
 DIR/{env}__{method}__lr{L}__s{S}.csv (benchmarks/run.py's columns) with a .json beside it (frames, wall-clock,
-frames/s, command), small enough to commit; --no-run exports without running anything.
+frames/s, command, and "code": the commits its attempts ran on, from the launch lines of its log), small enough to commit; --no-run exports without running anything.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ import argparse
 import glob
 import json
 import os
+import re
 import shlex
 import subprocess
 import sys
@@ -95,6 +96,30 @@ def grid(methods, env_ids, seeds=None, lrs=LRS) -> list[Run]:
                 for seed in env_seeds:
                     runs.append(Run(method, env_id, int(seed), lr_str(lr)))
     return runs
+
+
+def code_version(root: str = ROOT) -> str:
+    """The commit the method scripts run from, with "+dirty" when a tracked file differs from it ("unknown" outside
+    a git checkout): written into each attempt's log line and exported as the run's "code"."""
+    git = ["git", "-C", root]
+    try:
+        commit = subprocess.run([*git, "rev-parse", "--short=12", "HEAD"], capture_output=True, text=True, check=True)
+        dirty = subprocess.run([*git, "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True)
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return commit.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
+
+
+def logged_versions(log: str) -> list[str]:
+    """The code versions a run's attempts ran on, in order, from the "(... code V)" of its log's launch lines."""
+    versions = []
+    if os.path.exists(log):
+        with open(log, errors="replace") as f:
+            for line in f:
+                m = re.match(r"# .*\bcode (\S+)\): ", line)
+                if m and m.group(1) not in versions:
+                    versions.append(m.group(1))
+    return versions
 
 
 def command(run: Run, threads: int, total_timesteps: int | None = None, script_args=(), python=sys.executable):
@@ -169,6 +194,7 @@ def execute(jobs: list[tuple[Run, list[str]]], out: str, workers: int, threads: 
     queue, running, durations = deque(jobs), {}, []
     result = {"finished": [], "failed": []}
     env = dict(os.environ, OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
+    version = code_version()
 
     def progress():
         done = skipped + len(result["finished"])
@@ -187,7 +213,8 @@ def execute(jobs: list[tuple[Run, list[str]]], out: str, workers: int, threads: 
         while queue and len(running) < workers:
             run, cmd = queue.popleft()
             f = open(_paths(out, run)[0], "a")  # closed when the run ends
-            f.write(f"# {time.strftime('%Y-%m-%d %H:%M:%S')} (cwd {os.path.abspath(out)}): {shlex.join(cmd)}\n")
+            f.write(f"# {time.strftime('%Y-%m-%d %H:%M:%S')} (cwd {os.path.abspath(out)}, code {version}): ")
+            f.write(shlex.join(cmd) + "\n")
             f.flush()
             process = subprocess.Popen(cmd, cwd=out, stdout=f, stderr=subprocess.STDOUT, env=env)
             running[process] = (run, cmd, time.time(), f)
@@ -265,7 +292,9 @@ def slurm_script(jobs, out: str, threads: int, time_limit: str, mem: str, option
         "cmd=${COMMANDS[$SLURM_ARRAY_TASK_ID]}",
         'run_dir=$(ls -d "runs/${PREFIXES[$SLURM_ARRAY_TASK_ID]}"__* 2>/dev/null | sort | tail -n 1)',
         'if [ -n "$run_dir" ] && [ -f "$run_dir/state.pt" ]; then cmd="$cmd --resume $run_dir"; fi',
-        'echo "# $(date "+%Y-%m-%d %H:%M:%S") (array task $SLURM_ARRAY_TASK_ID): $cmd" >> "logs/$name.log"',
+        f"code=$(git -C {shlex.quote(ROOT)} rev-parse --short=12 HEAD 2>/dev/null || echo unknown)",
+        f'git -C {shlex.quote(ROOT)} diff --quiet HEAD 2>/dev/null || code="$code+dirty"',
+        'echo "# $(date "+%Y-%m-%d %H:%M:%S") (array task $SLURM_ARRAY_TASK_ID, code $code): $cmd" >> "logs/$name.log"',
         'eval "exec $cmd" >> "logs/$name.log" 2>&1 &',
         "pid=$!",
         "trap 'kill -TERM $pid' TERM  # SLURM's warning reaches the run, which saves its state and exits 143",
@@ -290,6 +319,7 @@ def export(run: Run, run_dir: str, wall_clock: float | None, cmd: list[str], dir
     meta.update(summary(info["scalars"], info["wall_clock_s"]))
     meta["process_wall_clock_s"] = None if wall_clock is None else round(wall_clock, 1)
     meta.update({"command": shlex.join(identity(cmd)), "run_dir": os.path.basename(run_dir)})
+    meta["code"] = logged_versions(_paths(os.path.dirname(os.path.dirname(run_dir)), run)[0])
     with open(path[: -len(".csv")] + ".json", "w") as f:
         json.dump(meta, f, indent=1)
     return path

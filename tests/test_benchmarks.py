@@ -78,6 +78,8 @@ def test_tiny_sweep_runs_resumes_and_exports(tiny_sweep, tmp_path):
         assert meta["frames"] == 32 and meta["wall_clock_s"] > 0 and meta["frames_per_s"] > 0
         assert meta["command"].startswith(f"{method}.py --env-id GridWorld --seed {seed[1:]} --lr {lr[2:]}")
         assert meta["final_eval_return"] == pytest.approx(float(rows[-1]["eval_meta_episode_return"]))
+        assert meta["code"] == [sweep.code_version()]  # the commit it ran on ("unknown" outside a git checkout)
+        assert (meta["code"][0] != "unknown") == os.path.exists(os.path.join(sweep.ROOT, ".git"))
 
     # another frame budget is another run: all 8 would run again, and the runner says why
     longer = [a if a != "32" else "48" for a in GRID]
@@ -398,5 +400,6 @@ def test_slurm_task_requeues_on_sigterm_and_resumes(tmp_path):
     assert subprocess.run(["bash", script], env=env, timeout=300).returncode == 0
     (log,) = glob.glob(os.path.join(out, "logs", "*.log"))
     assert "--resume runs/GridWorld__rnn_lr1e-3__73__" in open(log).read()
+    assert sweep.logged_versions(log) == [sweep.code_version()]  # both attempts name the commit they ran on
     rc, _ = call(sweep.main, [*one, "--out", out, "--no-run", "--export", out + "/export", *RESUMABLE_ARGS])
     assert rc == 0 and exported(out + "/export") == exported(straight + "/export")

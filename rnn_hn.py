@@ -382,9 +382,7 @@ def evaluate(agent, eval_envs, obs_rms, device, video_frames=None):
         encoder_state, encoder_prior = agent.encoder.prior(n)
         while not finished.all():
             encoder_output = torch.where(starts.bool().unsqueeze(-1), encoder_prior, encoder_state)
-            action, _, _, _ = agent.get_action_and_value(
-                encoder_output, obs_rms.normalize(next_obs), deterministic=True
-            )
+            action = agent.get_action_and_value(encoder_output, obs_rms.normalize(next_obs), deterministic=True)[0]
             action_sizes.append(np.abs(action.cpu().numpy().reshape(n, -1)).mean(1)[~finished])
             obs, reward, terminations, truncations, infos = eval_envs.step(action.cpu().numpy())
             if video_frames is not None and not finished[0]:

@@ -299,16 +299,16 @@ class VAEBuffer:
 
     ARRAYS = ("obs", "actions", "rewards", "tasks", "lengths")  # one row per meta-episode
 
-    def __init__(self, size, num_envs, horizon, obs_dim, action_shape, task_dim):
-        rows = size + num_envs
+    def __init__(self, size, envs):
+        rows, horizon, obs_dim = size + envs.num_envs, envs.meta_episode_horizon, envs.single_observation_space.shape[0]
         obs_dtype = np.float16 if rows * (horizon + 1) * obs_dim * 4 > 2**31 else np.float32
         self.obs = np.zeros((rows, horizon + 1, obs_dim), obs_dtype)
-        self.actions = np.zeros((rows, horizon, *action_shape), np.float32)
+        self.actions = np.zeros((rows, horizon, *envs.single_action_space.shape), np.float32)
         self.rewards = np.zeros((rows, horizon), np.float32)
-        self.tasks = np.zeros((rows, task_dim), np.float32)
+        self.tasks = np.zeros((rows, envs.task_dim), np.float32)
         self.lengths = np.zeros(rows, np.int64)
         self.size, self.count, self.next = size, 0, 0
-        self.running = size + np.arange(num_envs)
+        self.running = size + np.arange(envs.num_envs)
 
     def start(self, env_ids, obs, tasks):
         rows = self.running[env_ids]
@@ -616,7 +616,7 @@ def evaluate(agent, eval_envs, obs_rms, latent_rms, device, video_frames=None):
         while not finished.all():
             encoder_output = torch.where(starts.bool().unsqueeze(-1), encoder_prior, encoder_state)
             latent = latent_rms.normalize(agent.encoder.head(encoder_output))
-            action, _, _, _ = agent.get_action_and_value(latent, obs_rms.normalize(next_obs), deterministic=True)
+            action = agent.get_action_and_value(latent, obs_rms.normalize(next_obs), deterministic=True)[0]
             action_sizes.append(np.abs(action.cpu().numpy().reshape(n, -1)).mean(1)[~finished])
             obs, reward, terminations, truncations, infos = eval_envs.step(action.cpu().numpy())
             if video_frames is not None and not finished[0]:
@@ -822,10 +822,7 @@ if __name__ == "__main__":
     global_step = 0
     start_time = time.time()
     next_obs, infos = envs.reset(seed=args.seed)
-    obs_dim, action_shape = envs.single_observation_space.shape[0], envs.single_action_space.shape
-    vae_buffer = VAEBuffer(
-        args.vae_buffer_size, args.num_envs, envs.meta_episode_horizon, obs_dim, action_shape, envs.task_dim
-    )
+    vae_buffer = VAEBuffer(args.vae_buffer_size, envs)
     vae_buffer.start(np.arange(args.num_envs), next_obs, infos["task"])
     next_obs = torch.Tensor(next_obs).to(device)
     next_done = torch.ones(args.num_envs).to(device)

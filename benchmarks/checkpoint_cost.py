@@ -60,12 +60,8 @@ def full_buffer(method: str, env_id: str):
     if method in ("rnn", "rnn_hn"):
         return None
     module, preset = importlib.import_module(method), envs.preset(env_id)
-    vec = envs.make(env_id, 1, seed=0)
-    shape = vec.single_action_space.shape
-    buffer = module.VAEBuffer(
-        preset["vae_buffer_size"], preset["num_envs"], vec.meta_episode_horizon, vec.single_observation_space.shape[0],
-        shape, vec.task_dim,
-    )  # fmt: skip
+    vec = envs.make(env_id, preset["num_envs"], seed=0)
+    buffer = module.VAEBuffer(preset["vae_buffer_size"], vec)
     vec.close()
     buffer.count = buffer.size
     for array in (buffer.obs, buffer.actions, buffer.rewards, buffer.tasks, buffer.lengths):

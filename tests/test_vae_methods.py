@@ -3,6 +3,7 @@
 import glob
 import importlib
 import os
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -227,7 +228,9 @@ def test_subsampling_draws_each_meta_episodes_own_steps(monkeypatch):
 
 def test_vae_buffer_stores_whole_meta_episodes_fifo():
     module = MODULES["vi_hn"]
-    buffer = module.VAEBuffer(size=3, num_envs=2, horizon=4, obs_dim=2, action_shape=(), task_dim=1)
+    vec = SimpleNamespace(num_envs=2, meta_episode_horizon=4, task_dim=1)
+    vec.single_observation_space, vec.single_action_space = SimpleNamespace(shape=(2,)), SimpleNamespace(shape=())
+    buffer = module.VAEBuffer(size=3, envs=vec)
     buffer.start(np.arange(2), np.array([[0.0, 0], [10, 0]]), np.array([[1.0], [2.0]]))
     ends = {1: [0, 1], 2: [1], 3: [0, 1], 4: [0]}  # step -> environments whose meta-episode ends there
     for step in range(1, 5):

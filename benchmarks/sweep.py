@@ -13,14 +13,17 @@ One run is exactly the command a user types, run with its working directory in t
 
     python {method}.py --env-id E --seed S --lr L --exp-name {method}_lr{L} --threads T [--total-timesteps N] ...
 
-Re-launching a sweep finishes it: a run with a .done marker (written when its command exits 0), or whose event
-files hold its last evaluation (runs/ copied back from a cluster), is skipped; an unfinished run whose directory
-holds a state.pt (written every --checkpoint-interval updates, and on SIGTERM) continues from it with --resume,
-exactly as if it had not stopped; one without is run again from scratch. The SLURM array does the same: each task resumes its
-run's state.pt if one exists, SLURM warns it (SIGTERM) 5 minutes before its time limit, and a task that saved its
-state that way requeues itself. --export DIR writes each finished run's evaluation curve to
-DIR/{env}__{method}__lr{L}__s{S}.csv (benchmarks/run.py's columns) with a .json beside it (frames, wall-clock,
-frames/s, command, and "code": the commits its attempts ran on, from the launch lines of its log), small enough to commit; --no-run exports without running anything.
+Re-launching a sweep finishes it: a run with a .done marker (written when its command exits 0), or whose event files
+hold its last evaluation (runs/ copied back from a cluster), is skipped; an unfinished run whose directory holds a
+state.pt (written every --checkpoint-interval updates, and on SIGTERM) continues from it with --resume, exactly as
+if it had not stopped; one without is run again from scratch. A run the sweep finished at a smaller
+--total-timesteps continues from its last state.pt to the new budget when that gives the numbers a fresh run would
+(no lr annealing; in ti.py and ti_pp_hn.py a multi-task phase set by --ti-warmup-updates); otherwise it runs again.
+The SLURM array does the same: each task resumes its run's state.pt if one exists, SLURM warns it (SIGTERM) 5
+minutes before its time limit, and a task that saved its state that way requeues itself. --export DIR writes each
+finished run's evaluation curve to DIR/{env}__{method}__lr{L}__s{S}.csv (benchmarks/run.py's columns) with a .json
+beside it (frames, wall-clock, frames/s, command, and "code": the commits its attempts ran on, from the launch lines
+of its log), small enough to commit; --no-run exports without running anything.
 """
 
 from __future__ import annotations
@@ -130,11 +133,11 @@ def command(run: Run, threads: int, total_timesteps: int | None = None, script_a
     return cmd + list(script_args)
 
 
-def identity(cmd: list[str]) -> list[str]:
+def identity(cmd: list[str], *ignore: str) -> list[str]:
     """What makes two commands the same run: everything but the interpreter and what leaves its numbers alone
-    (--threads, --resume, --checkpoint-interval)."""
+    (--threads, --resume, --checkpoint-interval), and the flags `ignore` (each with its value)."""
     args = cmd[2:]
-    for flag in ("--threads", "--resume", "--checkpoint-interval"):
+    for flag in ("--threads", "--resume", "--checkpoint-interval", *ignore):
         if flag in args:
             i = args.index(flag)
             args = args[:i] + args[i + 2 :]
@@ -148,7 +151,7 @@ def _paths(out: str, run: Run) -> tuple[str, str]:
 
 def status(run: Run, cmd: list[str], out: str, total_timesteps: int | None) -> tuple[str, str | None, float | None]:
     """("finished", run_dir, process wall-clock if known), ("resumable", run_dir, None) for an unfinished attempt
-    that saved its state, ("failed", log, None) for one that did not, ("changed", marker or run_dir, None) for a run
+    that saved its state, ("extendable", run_dir, None) for one finished at a smaller budget (extendable()), ("failed", log, None) for one that did not, ("changed", marker or run_dir, None) for a run
     finished with another command, or ("new", None, None).
     A .done marker only counts for the same command (a different --total-timesteps or script argument means a
     different run); without one, the newest run directory whose event file holds its last evaluation counts
@@ -172,6 +175,8 @@ def status(run: Run, cmd: list[str], out: str, total_timesteps: int | None) -> t
             if wanted:
                 return "finished", run_dir, None
             changed = True
+    if changed and extendable(run, cmd, out, total_timesteps):
+        return "extendable", extendable(run, cmd, out, total_timesteps), None
     if changed:
         return "changed", done if os.path.exists(done) else run.run_dirs(out)[-1], None
     if run.run_dirs(out) and os.path.exists(os.path.join(run.run_dirs(out)[-1], "state.pt")):
@@ -179,6 +184,36 @@ def status(run: Run, cmd: list[str], out: str, total_timesteps: int | None) -> t
     if os.path.exists(log) or run.run_dirs(out):
         return "failed", log, None
     return "new", None, None
+
+
+def _flag(cmd: list[str], flag: str) -> str | None:
+    return cmd[cmd.index(flag) + 1] if flag in cmd[:-1] else None
+
+
+def extendable(run: Run, cmd: list[str], out: str, total_timesteps: int | None) -> str | None:
+    """The run directory from whose state.pt a run the sweep finished at a smaller --total-timesteps continues to
+    `total_timesteps`, when that gives the numbers a fresh run would: the same command but for --total-timesteps, no
+    learning-rate annealing (its schedule spans the budget; MC-LS's preset anneals) and, in ti.py and ti_pp_hn.py, a
+    multi-task phase set by --ti-warmup-updates (the preset's is capped at 5% of the budget). None otherwise. The
+    state.pt is the last one written (every --checkpoint-interval updates), so the resumed run redoes the updates after
+    it, and TensorBoard drops what the shorter run logged after it (its final evaluation among them)."""
+    done = _paths(out, run)[1]
+    if total_timesteps is None or not os.path.exists(done):
+        return None
+    with open(done) as f:
+        marker = json.load(f)
+    old, budget = marker["command"], _flag(marker["command"], "--total-timesteps")
+    if (
+        budget is None
+        or int(budget) >= total_timesteps
+        or identity(old, "--total-timesteps") != identity(cmd, "--total-timesteps")
+    ):
+        return None
+    anneal = _flag(cmd, "--anneal-lr") or str(envs.preset(run.env_id)["anneal_lr"])
+    if anneal == "True" or run.method in ("ti", "ti_pp_hn") and "--ti-warmup-updates" not in cmd:
+        return None
+    run_dir = os.path.join(out, marker["run_dir"])
+    return run_dir if os.path.exists(os.path.join(run_dir, "state.pt")) else None
 
 
 def _duration(seconds: float) -> str:
@@ -388,12 +423,14 @@ def main(argv=None):
     for run, _, state, log in pending:
         if state == "resumable":
             print(f"resuming {run.name} from {log}/state.pt")
+        elif state == "extendable":
+            print(f"extending {run.name} to {args.total_timesteps} frames from {log}/state.pt")
         elif state == "failed":
             print(f"retrying {run.name}: an earlier attempt did not finish (log: {log})")
         elif state == "changed":
             print(f"re-running {run.name}: it finished before with other arguments ({log})")
     todo = [
-        (run, cmd + ["--resume", os.path.abspath(where)] if state == "resumable" else cmd)
+        (run, cmd + ["--resume", os.path.abspath(where)] if state in ("resumable", "extendable") else cmd)
         for run, cmd, state, where in pending
     ]
 

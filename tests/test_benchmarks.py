@@ -379,6 +379,47 @@ def test_killed_sweep_relaunched_is_the_uninterrupted_sweep(tmp_path):
         assert read_run(a)["scalars"]["losses/value_loss"] == read_run(b)["scalars"]["losses/value_loss"]
 
 
+def test_sweep_extended_to_a_larger_budget_is_the_sweep_run_at_it(tmp_path):
+    """A finished run continues from its last state.pt (after update 4 of 5: update 5 and the final evaluation are
+    redone) to the larger budget, with the numbers of a run made at that budget."""
+    straight, extended = str(tmp_path / "straight"), str(tmp_path / "extended")
+    one = [*RESUMABLE[:6], *RESUMABLE[7:]]  # seed 73 only
+    rc, _ = call(sweep.main, [*one, "--out", straight, "--export", straight + "/export", *RESUMABLE_ARGS])
+    assert rc == 0
+    short = [a if a != str(16 * 12) else str(16 * 5) for a in one]
+    assert call(sweep.main, [*short, "--out", extended, *RESUMABLE_ARGS])[0] == 0
+    rc, stdout = call(sweep.main, [*one, "--out", extended, "--export", extended + "/export", *RESUMABLE_ARGS])
+    assert rc == 0 and f"extending GridWorld__rnn__lr1e-3__s73 to {16 * 12} frames" in stdout, stdout
+    assert exported(extended + "/export") == exported(straight + "/export")
+    (a,), (b,) = (glob.glob(os.path.join(out, "runs", "*")) for out in (straight, extended))
+    assert read_run(a)["scalars"]["losses/value_loss"] == read_run(b)["scalars"]["losses/value_loss"]
+
+
+@pytest.mark.parametrize(
+    "method, env_id, extra, extends",
+    [
+        ("rnn", "GridWorld", [], True),
+        ("rnn", "MC-LS", [], False),  # its preset anneals the lr over the budget
+        ("rnn", "GridWorld", ["--anneal-lr", "True"], False),
+        ("ti", "GridWorld", [], False),  # the preset's multi-task phase is capped at 5% of the budget
+        ("ti", "GridWorld", ["--ti-warmup-updates", "3"], True),
+    ],
+)
+def test_only_runs_that_match_a_fresh_run_are_extended(method, env_id, extra, extends, tmp_path):
+    run, out = sweep.Run(method, env_id, 73, "1e-3"), str(tmp_path)
+    old, new = (sweep.command(run, 1, frames, extra) for frames in (1000, 2000))
+    run_dir = os.path.join(out, "runs", f"{env_id}__{run.exp_name}__73__1")
+    os.makedirs(run_dir)
+    os.makedirs(os.path.join(out, "logs"))
+    with open(sweep._paths(out, run)[1], "w") as f:
+        json.dump({"command": old, "run_dir": os.path.relpath(run_dir, out), "wall_clock_s": 1.0}, f)
+    assert sweep.extendable(run, new, out, 2000) is None  # no state.pt
+    open(os.path.join(run_dir, "state.pt"), "w").close()
+    assert (sweep.extendable(run, new, out, 2000) == run_dir) == extends
+    assert sweep.extendable(run, old, out, 1000) is None and sweep.extendable(run, new, out, 500) is None
+    assert sweep.extendable(run, new + ["--gamma", "0.9"], out, 2000) is None  # another command
+
+
 def test_slurm_task_requeues_on_sigterm_and_resumes(tmp_path):
     """The array task of one run, run by bash as SLURM would: SIGTERM (SLURM's warning before the time limit)
     saves the run's state and requeues the task; the requeued task resumes and finishes the same run."""

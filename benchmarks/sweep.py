@@ -90,12 +90,13 @@ def _started(run_dir: str) -> int | None:
 
 
 def grid(methods, env_ids, seeds=None, lrs=LRS) -> list[Run]:
-    """Every (method, env, seed, lr) run, env-major so that one environment's results complete first."""
+    """Every (method, env, seed, lr) run, env-major so that one environment's results complete first; lrs ["default"]:
+    each method's default rate on each env id (envs.LEARNING_RATES)."""
     runs = []
     for env_id in env_ids:
         env_seeds = list(seeds) if seeds else [*SEEDS, *EXTRA_SEEDS.get(env_id, ())]
         for method in methods:
-            for lr in lrs:
+            for lr in [envs.LEARNING_RATES[method][env_id]] if list(lrs) == ["default"] else lrs:
                 for seed in env_seeds:
                     runs.append(Run(method, env_id, int(seed), lr_str(lr)))
     return runs
@@ -368,7 +369,13 @@ def parse_args(argv):
     parser.add_argument("--methods", nargs="+", required=True, choices=METHODS)
     parser.add_argument("--env-ids", nargs="+", required=True, choices=envs.ENV_IDS, metavar="ENV_ID")
     parser.add_argument("--seeds", nargs="+", type=int, help=f"default: {SEEDS}, plus 99 on MC-LS")
-    parser.add_argument("--lrs", nargs="+", default=list(LRS), help="default: the paper's grid %(default)s")
+    parser.add_argument(
+        "--lrs",
+        nargs="+",
+        default=list(LRS),
+        help="default: the paper's grid %(default)s; 'default': each method's default rate on each env id, the one the "
+        "scripts take without --lr (docs/learning_rates.md)",
+    )
     parser.add_argument("--total-timesteps", type=int, help="frames per run (default: the environment's preset)")
     parser.add_argument("--out", help="output directory (default: sweeps/{env ids joined by _})")
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
@@ -398,6 +405,11 @@ def parse_args(argv):
         parser.error("--workers and --threads must be >= 1")
     if args.workers * args.threads > cores and not (args.slurm or args.dry_run or args.no_run):
         print(f"warning: {args.workers} workers x {args.threads} threads > {cores} cores", file=sys.stderr)
+    for lr in args.lrs if args.lrs != ["default"] else []:
+        try:
+            float(lr)
+        except ValueError:
+            parser.error(f"--lrs {lr}: not a number (or give 'default' alone)")
     for method in args.methods:
         if not os.path.exists(os.path.join(ROOT, f"{method}.py")):
             parser.error(f"{method}.py does not exist (yet) in {ROOT}")

@@ -17,6 +17,7 @@ import time
 import numpy as np
 import pytest
 
+import envs
 from benchmarks import aggregate, baselines, sweep
 from benchmarks.events import read_run, read_scalars
 from benchmarks.run import METHODS
@@ -285,6 +286,10 @@ def test_grid_and_lr_names():
     assert len(runs) == 2 * 5 * 3 + 2 * 5 * 4  # the paper's 5 lrs; seeds 73, 20, 3, and 99 on MC-LS
     assert {r.seed for r in runs if r.env_id == "MC-LS"} == {73, 20, 3, 99}
     assert {r.lr for r in runs} == {"3e-3", "1e-3", "3e-4", "1e-4", "3e-5"}
+    defaults = sweep.grid(["rnn_hn", "vi_hn"], ["GridWorld", "CheetahDir"], [73], ["default"])
+    assert [(r.method, r.env_id, float(r.lr)) for r in defaults] == [
+        (m, e, envs.LEARNING_RATES[m][e]) for e in ("GridWorld", "CheetahDir") for m in ("rnn_hn", "vi_hn")
+    ]
 
 
 def test_random_policy_baseline_matches_the_exact_expectation():

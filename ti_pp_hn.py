@@ -133,8 +133,7 @@ class Args:
     task_decoder_layers: tuple[int, ...] | None = None
     """hidden layer sizes of the task decoder, an MLP on z"""
     ti_warmup_updates: int | None = None
-    """PPO updates of the multi-task phase (counted after pre-collect; its frames count toward --total-timesteps);
-    default: the preset's, capped at 5% of the run's updates"""
+    """PPO updates of the multi-task phase, after pre-collect; default: the preset's, at most 5% of the run's updates"""
     reconstruct: bool = True
     """keep the reward/state reconstruction beside the task loss, as the released code (--no-reconstruct: task loss
     and KL only, the paper's text; decoder and KL keep the code's form; difference 6)"""
@@ -589,8 +588,7 @@ class Agent(nn.Module):
 
     def policy_input(self, latent, obs, task=None, use_task=None):
         """latent: the normalised concat(mu, logvar), computed without gradient: PPO never reaches the encoder.
-        Where use_task is 1, the multi-task policy's input g_phi(task) replaces the latent embedding
-        (reference §3.4)."""
+        Where use_task is 1, g_phi(task) replaces the latent embedding (the multi-task policy; reference §3.4)."""
         embedding = self.latent_embed(latent)
         if use_task is not None and use_task.any():  # g_phi gets no gradient (and stays put) once unused
             embedding = torch.where(use_task.bool().unsqueeze(-1), self.task_embed(task), embedding)

@@ -866,7 +866,8 @@ if __name__ == "__main__":
                 encoder_output = torch.where(next_done.bool().unsqueeze(-1), encoder_prior, encoder_state)
                 latents[step] = agent.encoder.head(encoder_output)
                 action, logprob, _, value = agent.get_action_and_value(
-                    latent_rms.normalize(latents[step]), obs_rms.normalize(next_obs)
+                    latent_rms.normalize(latents[step]),
+                    obs_rms.normalize(next_obs),
                 )
                 values[step] = value.flatten()
             actions[step] = action

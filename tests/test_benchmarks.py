@@ -449,3 +449,21 @@ def test_slurm_task_requeues_on_sigterm_and_resumes(tmp_path):
     assert sweep.logged_versions(log) == [sweep.code_version()]  # both attempts name the commit they ran on
     rc, _ = call(sweep.main, [*one, "--out", out, "--no-run", "--export", out + "/export", *RESUMABLE_ARGS])
     assert rc == 0 and exported(out + "/export") == exported(straight + "/export")
+
+
+@pytest.mark.parametrize("script", sorted(glob.glob(os.path.join(ROOT, "benchmarks", "reproduce", "*.sh"))))
+def test_reproduction_scripts_name_real_scripts_and_valid_sweeps(script, tmp_path):
+    """Each benchmarks/reproduce/*.sh, run with a `python` that only records its arguments: every command names a
+    script of the repository, and every sweep's arguments (methods, env ids, lrs) parse."""
+    shim = tmp_path / "python"
+    shim.write_text(f'#!/bin/sh\nprintf "%s\\0" "$@" >> {tmp_path}/calls\nprintf "\\n" >> {tmp_path}/calls\n')
+    shim.chmod(0o755)
+    env = dict(os.environ, PATH=f"{tmp_path}{os.pathsep}{os.environ['PATH']}")
+    subprocess.run(["bash", script], env=env, check=True, capture_output=True)
+    calls = [line.rstrip("\0").split("\0") for line in (tmp_path / "calls").read_text().splitlines()]
+    assert calls
+    for script_path, *argv in calls:
+        assert os.path.exists(os.path.join(ROOT, script_path)), script_path
+        if script_path == "benchmarks/sweep.py":
+            args = sweep.parse_args(argv)
+            assert sweep.grid(args.methods, args.env_ids, args.seeds, args.lrs)

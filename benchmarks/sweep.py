@@ -293,10 +293,14 @@ def execute(jobs: list[tuple[Run, list[str]]], out: str, workers: int, threads: 
     return result
 
 
-def slurm_script(jobs, out: str, threads: int, time_limit: str, mem: str, options=(), name="hypermeta") -> str:
+def slurm_script(
+    jobs, out: str, threads: int, time_limit: str, mem: str, options=(), name="hypermeta", stale=None
+) -> str:
     """A job-array script running the same commands, one array task per run, with the same logs/ layout. A task
-    resumes its run's newest state.pt if there is one; SLURM sends SIGTERM 5 minutes before the time limit, the
-    run saves its state and exits with 143, and the task requeues itself, so a run longer than the limit goes on."""
+    resumes its run's newest state.pt if there is one, unless that directory is the run's entry in `stale` ({run:
+    run directory relative to out}: a run finished with another command, which starts again); SLURM sends SIGTERM 5
+    minutes before the time limit, the run saves its state and exits with 143, and the task requeues itself, so a
+    run longer than the limit goes on."""
     out = os.path.abspath(out)
     lines = [
         "#!/bin/bash",
@@ -324,10 +328,14 @@ def slurm_script(jobs, out: str, threads: int, time_limit: str, mem: str, option
         "COMMANDS=(",
         *[f"  {shlex.quote(shlex.join(cmd))}" for _, cmd in jobs],
         ")",
+        "STALE=(",  # a directory not to resume: the run finished there with another command
+        *[f"  {shlex.quote((stale or {}).get(run, ''))}" for run, _ in jobs],
+        ")",
         "name=${NAMES[$SLURM_ARRAY_TASK_ID]}",
         "cmd=${COMMANDS[$SLURM_ARRAY_TASK_ID]}",
         'run_dir=$(ls -d "runs/${PREFIXES[$SLURM_ARRAY_TASK_ID]}"__* 2>/dev/null | sort | tail -n 1)',
-        'if [ -n "$run_dir" ] && [ -f "$run_dir/state.pt" ]; then cmd="$cmd --resume $run_dir"; fi',
+        'if [ -n "$run_dir" ] && [ "$run_dir" != "${STALE[$SLURM_ARRAY_TASK_ID]}" ] && [ -f "$run_dir/state.pt" ] \\',
+        '    && [[ "$cmd" != *" --resume "* ]]; then cmd="$cmd --resume $run_dir"; fi',
         f"code=$(git -C {shlex.quote(ROOT)} rev-parse --short=12 HEAD 2>/dev/null || echo unknown)",
         f'git -C {shlex.quote(ROOT)} diff --quiet HEAD 2>/dev/null || code="$code+dirty"',
         'echo "# $(date "+%Y-%m-%d %H:%M:%S") (array task $SLURM_ARRAY_TASK_ID, code $code): $cmd" >> "logs/$name.log"',
@@ -457,7 +465,11 @@ def main(argv=None):
             return 0
         os.makedirs(os.path.join(args.out, "logs"), exist_ok=True)
         name = "hypermeta-" + "_".join(args.env_ids)
-        text = slurm_script(todo, args.out, args.threads, args.slurm_time, args.slurm_mem, args.slurm_option, name)
+        changed = [run for run, _, state, _ in pending if state == "changed" and run.run_dirs(args.out)]
+        stale = {run: os.path.relpath(run.run_dirs(args.out)[-1], args.out) for run in changed}
+        text = slurm_script(
+            todo, args.out, args.threads, args.slurm_time, args.slurm_mem, args.slurm_option, name, stale
+        )
         with open(args.slurm, "w") as f:
             f.write(text)
         print(f"wrote {args.slurm}: {len(todo)} array tasks; submit with: sbatch {args.slurm}")

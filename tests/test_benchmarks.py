@@ -425,6 +425,31 @@ def test_only_runs_that_match_a_fresh_run_are_extended(method, env_id, extra, ex
     assert sweep.extendable(run, new + ["--gamma", "0.9"], out, 2000) is None  # another command
 
 
+def test_slurm_task_resumes_only_its_own_state(tmp_path):
+    """The array task's resume rule: the run's newest directory's state.pt, unless the sweep marked that directory
+    stale (the run finished there with another command), or the command already resumes."""
+    run = sweep.Run("rnn", "GridWorld", 73, "1e-3")
+    cmd, old = sweep.command(run, 1, 64), "runs/GridWorld__rnn_lr1e-3__73__100"
+
+    def task_command(stale, command=cmd):
+        text = sweep.slurm_script([(run, command)], str(tmp_path), 1, "1:00:00", "1G", stale=stale)
+        lines = text.splitlines()
+        start = next(i for i, line in enumerate(lines) if line.startswith("NAMES=("))
+        end = next(i for i, line in enumerate(lines) if line.endswith("; fi"))
+        snippet = "\n".join(lines[start : end + 1]) + '\necho "$cmd"'
+        env = dict(os.environ, SLURM_ARRAY_TASK_ID="0")
+        return subprocess.run(["bash", "-c", snippet], cwd=tmp_path, env=env, capture_output=True, text=True).stdout
+
+    os.makedirs(tmp_path / old)
+    (tmp_path / old / "state.pt").touch()
+    assert task_command(None).split()[-2:] == ["--resume", old]
+    assert "--resume" not in task_command({run: old})
+    assert task_command(None, cmd + ["--resume", "elsewhere"]).count("--resume") == 1
+    os.makedirs(tmp_path / "runs" / "GridWorld__rnn_lr1e-3__73__200")  # its own fresh start, requeued
+    (tmp_path / "runs" / "GridWorld__rnn_lr1e-3__73__200" / "state.pt").touch()
+    assert task_command({run: old}).split()[-1] == "runs/GridWorld__rnn_lr1e-3__73__200"
+
+
 def test_slurm_task_requeues_on_sigterm_and_resumes(tmp_path):
     """The array task of one run, run by bash as SLURM would: SIGTERM (SLURM's warning before the time limit)
     saves the run's state and requeues the task; the requeued task resumes and finishes the same run."""

@@ -18,12 +18,13 @@ hold its last evaluation (runs/ copied back from a cluster), is skipped; an unfi
 state.pt (written every --checkpoint-interval updates, and on SIGTERM) continues from it with --resume, exactly as
 if it had not stopped; one without is run again from scratch. A run the sweep finished at a smaller
 --total-timesteps continues from its last state.pt to the new budget when that gives the numbers a fresh run would
-(no lr annealing; in ti.py and ti_pp_hn.py a multi-task phase set by --ti-warmup-updates); otherwise it runs again.
-The SLURM array does the same: each task resumes its run's state.pt if one exists, SLURM warns it (SIGTERM) 5
-minutes before its time limit, and a task that saved its state that way requeues itself. --export DIR writes each
-finished run's evaluation curve to DIR/{env}__{method}__lr{L}__s{S}.csv (benchmarks/run.py's columns) with a .json
-beside it (frames, wall-clock, frames/s, command, and "code": the commits its attempts ran on, from the launch lines
-of its log), small enough to commit; --no-run exports without running anything.
+(no lr annealing; in ti.py and ti_pp_hn.py a multi-task phase set by --ti-warmup-updates; export it first: the
+longer run drops what it logged after that state); otherwise it runs again. The SLURM array does the same: each task
+resumes its run's state.pt if one exists, SLURM warns it (SIGTERM) 5 minutes before its time limit, and a task that
+saved its state that way requeues itself. --export DIR writes each finished run's evaluation curve to
+DIR/{env}__{method}__lr{L}__s{S}.csv (benchmarks/run.py's columns) with a .json beside it (frames, wall-clock,
+frames/s, command, and "code": the commits its attempts ran on, from the launch lines of its log), small enough to
+commit; --no-run exports without running anything.
 """
 
 from __future__ import annotations

@@ -156,9 +156,9 @@ PRESETS: dict[str, dict] = {
 # {3e-3, 1e-3, 3e-4, 1e-4, 3e-5} by the highest average evaluation return over a run (reference §5.1);
 # docs/learning_rates.md gives the runs behind each number and why families without a pilot take these.
 _GRID_LRS = dict(rnn=1e-3, rnn_hn=1e-3, vi_hn=3e-4, ti_naive=3e-4, ti=3e-4, ti_pp_hn=3e-5)  # Grid-World: measured
-# Cheetah-Dir: RNN and RNN+HN measured; until the pilot covers them, VI+HN and TI++HN take RNN+HN's rate (a
-# hypernetwork policy), TI Naive and TI RNN's (a plain MLP policy)
-_MUJOCO_LRS = dict(rnn=1e-3, rnn_hn=3e-4, vi_hn=3e-4, ti_naive=1e-3, ti=1e-3, ti_pp_hn=3e-4)
+# Cheetah-Dir: measured (a 500k pilot, a second seed for close calls, a 1M check for VI+HN); the other MuJoCo and
+# the Meta-World ids take Cheetah-Dir's rates
+_MUJOCO_LRS = dict(rnn=1e-3, rnn_hn=3e-4, vi_hn=3e-4, ti_naive=1e-4, ti=3e-4, ti_pp_hn=3e-5)
 _GRID_FAMILY = ("GridWorld", "GridWorldShow", "GridWorldDense", "MC-LS")  # MC-LS: Grid-World's preset, discrete
 LEARNING_RATES: dict[str, dict[str, float]] = {
     method: {env_id: (_GRID_LRS if env_id in _GRID_FAMILY else _MUJOCO_LRS)[method] for env_id in PRESETS}

@@ -153,8 +153,9 @@ def _paths(out: str, run: Run) -> tuple[str, str]:
 
 def status(run: Run, cmd: list[str], out: str, total_timesteps: int | None) -> tuple[str, str | None, float | None]:
     """("finished", run_dir, process wall-clock if known), ("resumable", run_dir, None) for an unfinished attempt
-    that saved its state, ("extendable", run_dir, None) for one finished at a smaller budget (extendable()), ("failed", log, None) for one that did not, ("changed", marker or run_dir, None) for a run
-    finished with another command, or ("new", None, None).
+    that saved its state, ("extendable", run_dir, None) for one finished at a smaller budget (extendable()),
+    ("failed", log, None) for one that did not, ("changed", marker or run_dir, None) for a run finished with another
+    command, or ("new", None, None).
     A .done marker only counts for the same command (a different --total-timesteps or script argument means a
     different run); without one, the newest run directory whose event file holds its last evaluation counts
     (at the requested --total-timesteps, if given)."""
@@ -177,8 +178,8 @@ def status(run: Run, cmd: list[str], out: str, total_timesteps: int | None) -> t
             if wanted:
                 return "finished", run_dir, None
             changed = True
-    if changed and extendable(run, cmd, out, total_timesteps):
-        return "extendable", extendable(run, cmd, out, total_timesteps), None
+    if changed and (run_dir := extendable(run, cmd, out, total_timesteps)):
+        return "extendable", run_dir, None
     if changed:
         return "changed", done if os.path.exists(done) else run.run_dirs(out)[-1], None
     if run.run_dirs(out) and os.path.exists(os.path.join(run.run_dirs(out)[-1], "state.pt")):

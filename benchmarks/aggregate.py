@@ -17,6 +17,10 @@ meta-episode return over the whole run (--final: of the final return instead). F
   of the 68% bootstrap CI), the final return of each inner episode, frames, wall-clock and frames/s, the random
   policy's row; then every lr's score.
 
+and OUT/summary.md holds one table over every environment: each method at its best lr, with the random policy's
+and the known reference returns. `--lrs default --max-frames 1000000` reads a tier of results at every method's
+default rate off longer runs too (benchmarks/reproduce/tier_1m.sh).
+
 "Final return" is the last point of the smoothed curve, i.e. the mean of the last 10% of the evaluations.
 """
 
@@ -265,6 +269,10 @@ def _method_order(method: str):
     return (METHODS.index(method) if method in METHODS else len(METHODS), method)
 
 
+def _env_order(env_id: str):
+    return (envs.ENV_IDS.index(env_id) if env_id in envs.ENV_IDS else len(envs.ENV_IDS), env_id)
+
+
 def table(env_id: str, groups: dict, best: dict, final: bool, ci: float, random: tuple | None = None) -> str:
     """The markdown results table of one environment; groups[method][lr] = [Curve per seed]; random: the
     (mean, standard error, meta-episodes, per inner episode) of a uniformly random policy's return, or None."""
@@ -320,6 +328,27 @@ def table(env_id: str, groups: dict, best: dict, final: bool, ci: float, random:
     return "\n".join(lines) + "\n"
 
 
+def summary_rows(env_id: str, groups: dict, best: dict, ci: float, random: tuple | None = None) -> list[str]:
+    """The rows of one environment in summary.md: each method at its best lr; the random policy's and the known
+    reference returns on the environment's first row."""
+    rows = []
+    for i, method in enumerate(sorted(groups, key=_method_order)):
+        curves = groups[method][best[method]]
+        success = [
+            _mean_ci([final_value(c.extra[k]) for c in curves], ci) if all(k in c.extra for c in curves) else ""
+            for k in ("success_rate", "test_success_rate")
+        ]
+        first = i == 0
+        references = "; ".join(f"{value} ({name})" for value, name in REFERENCE_LINES.get(env_id, []))
+        rows.append(
+            f"| {env_id if first else ''} | {LABELS.get(method, method)} | {best[method]} | {len(curves)} "
+            f"| {int(max(c.frames[-1] for c in curves)):,} | {_mean_ci([final_value(c.returns) for c in curves], ci)} "
+            f"| {_mean_ci([np.mean(c.returns) for c in curves], ci)} | {' / '.join(success).strip(' /')} "
+            f"| {f'{random[0]:.2f} ± {random[1]:.2f}' if first and random else ''} | {references if first else ''} |"
+        )
+    return rows
+
+
 def plot(env_id: str, groups: dict, best: dict, path: str, ci: float, random: tuple | None = None):
     import matplotlib
 
@@ -361,13 +390,14 @@ def random_baseline(env_id: str, meta_episodes: int) -> tuple | None:
 
 
 def aggregate(curves: list[Curve], out: str, final: bool = False, ci: float = 68, random_episodes: int = 512) -> dict:
-    """Write {env}.png and {env}.md to `out` for every environment; return {env: {method: best lr}}."""
+    """Write {env}.png and {env}.md to `out` for every environment, and summary.md (one table, every environment);
+    return {env: {method: best lr}}."""
     by_env = defaultdict(lambda: defaultdict(lambda: defaultdict(list)))
     for c in curves:
         by_env[c.env_id][c.method][c.lr].append(c)
     os.makedirs(out, exist_ok=True)
-    chosen = {}
-    for env_id, groups in sorted(by_env.items()):
+    chosen, rows = {}, []
+    for env_id, groups in sorted(by_env.items(), key=lambda item: _env_order(item[0])):
         for by_lr in groups.values():
             for seeds in by_lr.values():
                 seeds.sort(key=lambda c: c.seed)
@@ -381,7 +411,18 @@ def aggregate(curves: list[Curve], out: str, final: bool = False, ci: float = 68
             f.write(text)
         print(text)
         print(f"wrote {os.path.join(out, env_id + '.png')} and {env_id}.md")
+        rows += summary_rows(env_id, groups, best, ci, random)
         chosen[env_id] = best
+    with open(os.path.join(out, "summary.md"), "w") as f:
+        f.write(
+            f"Every environment, each method at its best lr. Returns: mean over seeds ± half-width of the {ci:g}% "
+            "bootstrap CI (none for one seed); final = mean of the last 10% of the evaluations; success rate: the "
+            "last inner episode's, on the training / held-out tasks (Meta-World); random policy: mean ± s.e.\n\n"
+            "| environment | method | lr | seeds | frames | final eval return | average over training "
+            "| final success rate (training / held-out) | random policy | reference |\n"
+            "|---|---|---|---|---|---|---|---|---|---|\n" + "\n".join(rows) + "\n"
+        )
+    print(f"wrote {os.path.join(out, 'summary.md')}")
     return chosen
 
 
@@ -393,6 +434,12 @@ def main(argv=None):
     parser.add_argument("--ci", type=float, default=68, help="bootstrap confidence level in %% (default: 68)")
     parser.add_argument("--methods", nargs="+", help="only these methods")
     parser.add_argument("--env-ids", nargs="+", help="only these environments")
+    parser.add_argument(
+        "--lrs",
+        nargs="+",
+        help="only these learning rates; 'default' alone: each method's default rate on each env id "
+        "(docs/learning_rates.md)",
+    )
     parser.add_argument(
         "--max-frames",
         type=float,
@@ -410,7 +457,17 @@ def main(argv=None):
         raise SystemExit(f"error: --random-meta-episodes must be 0 or at least 2, got {args.random_meta_episodes}")
     if args.max_frames is not None and args.max_frames <= 0:
         raise SystemExit(f"error: --max-frames must be positive, got {args.max_frames:g}")
+    for lr in args.lrs if args.lrs and args.lrs != ["default"] else []:
+        try:
+            float(lr)
+        except ValueError:
+            parser.error(f"--lrs {lr}: not a number (or give 'default' alone)")
     curves = load(args.sources)
+    if args.lrs == ["default"]:
+        rates = {(m, e): lr_str(lr) for m, by_env in envs.LEARNING_RATES.items() for e, lr in by_env.items()}
+        curves = [c for c in curves if rates.get((c.method, c.env_id)) == c.lr]
+    elif args.lrs:
+        curves = [c for c in curves if c.lr in {lr_str(lr) for lr in args.lrs}]
     curves = [c for c in curves if (not args.methods or c.method in args.methods)]
     curves = [c for c in curves if (not args.env_ids or c.env_id in args.env_ids)]
     if args.max_frames is not None:

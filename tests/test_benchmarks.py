@@ -178,6 +178,14 @@ def test_best_lr_by_average_or_final(tmp_path):
     assert "| 20,000 | 0m20s | 200 |" in text  # frames, mean wall-clock and frames/s over the seeds' sidecars
     random = re.search(r"\| uniformly random policy \| \| \| (-?[0-9.]+) ± ([0-9.]+) \(s.e., 512 meta-episodes\)", text)
     assert abs(float(random[1]) + 4.68) < 4 * float(random[2]) < 0.6  # test_random_policy_baseline_...: -4.68
+    rnn, rnn_hn = (tmp_path / "avg" / "summary.md").read_text().splitlines()[-2:]  # one row per method, best lr
+    assert rnn.startswith("| GridWorld | RNN | 1e-4 | 3 | 20,000 |") and rnn_hn.startswith("|  | RNN+HN | 1e-3 | 3 |")
+    assert f"| {random[1]} ± {random[2]} | 44.3 (goal-knowing oracle) |" in rnn  # on the environment's first row
+    no_random = ["--random-meta-episodes", "0"]
+    chosen, _ = call(aggregate.main, [str(tmp_path), "--out", str(tmp_path / "d"), "--lrs", "default", *no_random])
+    assert chosen == {"GridWorld": {"rnn_hn": "1e-3", "rnn": "1e-3"}}  # envs.LEARNING_RATES, not the best
+    chosen, _ = call(aggregate.main, [str(tmp_path), "--out", str(tmp_path / "d"), "--lrs", "0.0003", *no_random])
+    assert chosen == {"GridWorld": {"rnn_hn": "3e-4"}}
     chosen, _ = call(aggregate.main, [str(tmp_path), "--out", str(tmp_path / "final"), "--final"])
     assert chosen == {"GridWorld": {"rnn_hn": "3e-4", "rnn": "1e-4"}}
     # the first half only (a pilot read off longer runs): 1e-3's early plateau is now also the best final return
@@ -205,6 +213,13 @@ def test_success_rates_get_their_own_table(tmp_path):
     header = "| method | final success rate | final test success rate | final test meta episode return |"
     assert header in text and "| RNN+HN | 0.50 ± 0.25 | 0.25 ± 0.12 | 2.00 ± 0.00 |" in text
     assert "| RNN+HN | 1e-4 | 2 | 5.00 ± 0.00 | 5.00 |" in text  # the success column is not an inner episode's return
+    write_curve(tmp_path, "rnn", "1e-3", 1, np.full(10, 30.0))  # GridWorld: comes first in summary.md
+    call(aggregate.main, [str(tmp_path), "--out", str(tmp_path / "out"), "--random-meta-episodes", "0"])
+    rows = (tmp_path / "out" / "summary.md").read_text().splitlines()[-2:]
+    assert rows == [
+        "| GridWorld | RNN | 1e-3 | 1 | 10,000 | 30.00 | 30.00 |  |  | 44.3 (goal-knowing oracle) |",
+        "| ML10 | RNN+HN | 1e-4 | 2 | 10,000 | 5.00 ± 0.00 | 5.00 ± 0.00 | 0.50 ± 0.25 / 0.25 ± 0.12 |  |  |",
+    ]
 
 
 def test_smoothing_matches_hand_computed_example():

@@ -12,23 +12,29 @@ def read_run(run_dir: str) -> dict:
     """Everything of one run directory's event files, read once, in order (a resumed run adds one file per resume;
     TensorBoard drops the points a killed process logged after its last state.pt, as the resumed writer asks):
     `scalars` {tag: (steps, values)} in step order, `hparams` {name: value as text} from the newest "hyperparameters"
-    table every method script writes at start ({} if absent), and `wall_clock_s`, the seconds from the first writer's
-    creation to the last scalar (the process's own start-up, ~3 s of imports, is not in it; a resumed run's includes
-    the time it was stopped)."""
-    if not glob.glob(os.path.join(run_dir, "events.out.tfevents.*")):
+    table every method script writes at start ({} if absent), and `wall_clock_s`, the seconds from each writer's
+    creation to the last scalar it kept, summed over the run's processes: the time the run was stopped between a
+    kill and its resume is not in it, nor each process's own start-up (~3 s of imports)."""
+    files = glob.glob(os.path.join(glob.escape(run_dir), "events.out.tfevents.*"))
+    if not files:
         raise FileNotFoundError(f"no TensorBoard event file in {run_dir}")
     acc = EventAccumulator(run_dir, size_guidance={"scalars": 0, "tensors": 0})
     acc.Reload()
-    scalars, last_time = {}, None
+    scalars, times = {}, []
     for tag in acc.Tags()["scalars"]:
         events = acc.Scalars(tag)
         scalars[tag] = ([e.step for e in events], [e.value for e in events])
-        last_time = max([last_time or 0.0] + [e.wall_time for e in events[-1:]])
+        times += [e.wall_time for e in events]
     hparams = {}
     if "hyperparameters/text_summary" in acc.Tags()["tensors"]:
         text = acc.Tensors("hyperparameters/text_summary")[-1].tensor_proto.string_val[0].decode()
         hparams = parse_hparams(text)
-    wall_clock = None if last_time is None else last_time - acc.FirstEventTimestamp()
+    # events.out.tfevents.{creation time, whole seconds}.{host}...: one file per process; the first's exact start
+    starts = sorted(int(os.path.basename(f).split(".")[3]) for f in files)
+    starts[0] = acc.FirstEventTimestamp()
+    ends = starts[1:] + [float("inf")]
+    spans = [max((t for t in times if a <= t < b), default=a) - a for a, b in zip(starts, ends, strict=True)]
+    wall_clock = sum(spans) if times else None
     return {"scalars": scalars, "hparams": hparams, "wall_clock_s": wall_clock}
 
 

@@ -222,6 +222,24 @@ def test_success_rates_get_their_own_table(tmp_path):
     ]
 
 
+def test_wall_clock_of_a_resumed_run_leaves_out_the_stop(tmp_path):
+    """Two processes' event files (a run stopped for an hour, then resumed): the wall-clock is the sum of each
+    process's span from its writer's creation to its last scalar, 20 s + 30 s, not the 4,030 s from first to last."""
+    from tensorboard.compat.proto.event_pb2 import Event
+    from tensorboard.compat.proto.summary_pb2 import Summary
+    from tensorboard.summary.writer.record_writer import RecordWriter
+
+    for created, points in ((1000, [(1010.0, 1), (1020.0, 2)]), (5000, [(5030.0, 3)])):
+        with open(tmp_path / f"events.out.tfevents.{created}.host.1.0", "wb") as f:
+            writer = RecordWriter(f)
+            writer.write(Event(wall_time=created, file_version="brain.Event:2").SerializeToString())
+            for wall_time, step in points:
+                value = Summary(value=[Summary.Value(tag="charts/SPS", simple_value=1.0)])
+                writer.write(Event(wall_time=wall_time, step=step, summary=value).SerializeToString())
+    run = read_run(str(tmp_path))
+    assert run["scalars"]["charts/SPS"][0] == [1, 2, 3] and run["wall_clock_s"] == pytest.approx(50.0)
+
+
 def test_smoothing_matches_hand_computed_example():
     values = [3, 6, 0, 9, 12, 3, 6, 0, 9, 12] * 3  # 30 points: a trailing window of 3, padded with values[0]
     smoothed = aggregate.smooth(values)

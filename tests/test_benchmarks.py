@@ -111,7 +111,7 @@ def test_aggregate_tiny_sweep(tiny_sweep, tmp_path):
         results = str(tmp_path / ("from_runs" if source == out else "from_csv"))
         chosen, stdout = call(aggregate.main, [source, "--out", results])
         assert chosen == {"GridWorld": expected}
-        assert sorted(os.listdir(results)) == ["GridWorld.md", "GridWorld.png"]
+        assert sorted(os.listdir(results)) == ["GridWorld.md", "GridWorld.png", "summary.md"]
         with open(os.path.join(results, "GridWorld.png"), "rb") as f:
             assert f.read(8) == b"\x89PNG\r\n\x1a\n"
         with open(os.path.join(results, "GridWorld.md")) as f:

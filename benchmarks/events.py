@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import glob
+import logging
 import os
 
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
@@ -19,7 +20,12 @@ def read_run(run_dir: str) -> dict:
     if not files:
         raise FileNotFoundError(f"no TensorBoard event file in {run_dir}")
     acc = EventAccumulator(run_dir, size_guidance={"scalars": 0, "tensors": 0})
-    acc.Reload()
+    tb_logger, level = logging.getLogger("tensorboard"), logging.getLogger("tensorboard").level
+    tb_logger.setLevel(logging.ERROR)  # silences "Purging expired events": expected on a resumed run (see above)
+    try:
+        acc.Reload()
+    finally:
+        tb_logger.setLevel(level)
     scalars, times = {}, []
     for tag in acc.Tags()["scalars"]:
         events = acc.Scalars(tag)

@@ -46,7 +46,7 @@ import envs  # noqa: E402
 from benchmarks.baselines import random_policy_returns  # noqa: E402
 from benchmarks.events import read_run, run_finished  # noqa: E402
 from benchmarks.run import METHODS, summary  # noqa: E402
-from benchmarks.sweep import lr_str  # noqa: E402
+from benchmarks.sweep import check_lrs, lr_str  # noqa: E402
 
 LABELS = {"rnn": "RNN", "rnn_hn": "RNN+HN", "vi_hn": "VI+HN", "ti_naive": "TI Naive", "ti": "TI", "ti_pp_hn": "TI++HN"}
 COLORS = {"rnn": "C0", "rnn_hn": "C3", "vi_hn": "C2", "ti_naive": "C7", "ti": "C1", "ti_pp_hn": "C4"}
@@ -331,20 +331,22 @@ def table(env_id: str, groups: dict, best: dict, final: bool, ci: float, random:
 def summary_rows(env_id: str, groups: dict, best: dict, ci: float, random: tuple | None = None) -> list[str]:
     """The rows of one environment in summary.md: each method at its best lr; the random policy's and the known
     reference returns on the environment's first row."""
+    random_cell = f"{random[0]:.2f} ± {random[1]:.2f}" if random else ""
+    references = "; ".join(f"{value} ({name})" for value, name in REFERENCE_LINES.get(env_id, []))
     rows = []
-    for i, method in enumerate(sorted(groups, key=_method_order)):
+    for method in sorted(groups, key=_method_order):
         curves = groups[method][best[method]]
         success = [
-            _mean_ci([final_value(c.extra[k]) for c in curves], ci) if all(k in c.extra for c in curves) else ""
+            _mean_ci([final_value(c.extra[k]) for c in curves], ci)
             for k in ("success_rate", "test_success_rate")
+            if all(k in c.extra for c in curves)
         ]
-        first = i == 0
-        references = "; ".join(f"{value} ({name})" for value, name in REFERENCE_LINES.get(env_id, []))
+        first = not rows
         rows.append(
             f"| {env_id if first else ''} | {LABELS.get(method, method)} | {best[method]} | {len(curves)} "
             f"| {int(max(c.frames[-1] for c in curves)):,} | {_mean_ci([final_value(c.returns) for c in curves], ci)} "
-            f"| {_mean_ci([np.mean(c.returns) for c in curves], ci)} | {' / '.join(success).strip(' /')} "
-            f"| {f'{random[0]:.2f} ± {random[1]:.2f}' if first and random else ''} | {references if first else ''} |"
+            f"| {_mean_ci([np.mean(c.returns) for c in curves], ci)} | {' / '.join(success)} "
+            f"| {random_cell if first else ''} | {references if first else ''} |"
         )
     return rows
 
@@ -457,11 +459,7 @@ def main(argv=None):
         raise SystemExit(f"error: --random-meta-episodes must be 0 or at least 2, got {args.random_meta_episodes}")
     if args.max_frames is not None and args.max_frames <= 0:
         raise SystemExit(f"error: --max-frames must be positive, got {args.max_frames:g}")
-    for lr in args.lrs if args.lrs and args.lrs != ["default"] else []:
-        try:
-            float(lr)
-        except ValueError:
-            parser.error(f"--lrs {lr}: not a number (or give 'default' alone)")
+    check_lrs(parser, args.lrs)
     curves = load(args.sources)
     if args.lrs == ["default"]:
         rates = {(m, e): lr_str(lr) for m, by_env in envs.LEARNING_RATES.items() for e, lr in by_env.items()}

@@ -20,7 +20,8 @@ def read_run(run_dir: str) -> dict:
     if not files:
         raise FileNotFoundError(f"no TensorBoard event file in {run_dir}")
     acc = EventAccumulator(run_dir, size_guidance={"scalars": 0, "tensors": 0})
-    tb_logger, level = logging.getLogger("tensorboard"), logging.getLogger("tensorboard").level
+    tb_logger = logging.getLogger("tensorboard")
+    level = tb_logger.level
     tb_logger.setLevel(logging.ERROR)  # silences "Purging expired events": expected on a resumed run (see above)
     try:
         acc.Reload()

@@ -371,6 +371,15 @@ def export(run: Run, run_dir: str, wall_clock: float | None, cmd: list[str], dir
     return path
 
 
+def check_lrs(parser, lrs):
+    """--lrs is numbers, or 'default' alone; else one line from the parser."""
+    for lr in lrs if lrs and lrs != ["default"] else []:
+        try:
+            float(lr)
+        except ValueError:
+            parser.error(f"--lrs {lr}: not a number (or give 'default' alone)")
+
+
 def parse_args(argv):
     argv = list(sys.argv[1:] if argv is None else argv)
     script_args = argv[argv.index("--") + 1 :] if "--" in argv else []
@@ -415,11 +424,7 @@ def parse_args(argv):
         parser.error("--workers and --threads must be >= 1")
     if args.workers * args.threads > cores and not (args.slurm or args.dry_run or args.no_run):
         print(f"warning: {args.workers} workers x {args.threads} threads > {cores} cores", file=sys.stderr)
-    for lr in args.lrs if args.lrs != ["default"] else []:
-        try:
-            float(lr)
-        except ValueError:
-            parser.error(f"--lrs {lr}: not a number (or give 'default' alone)")
+    check_lrs(parser, args.lrs)
     for method in args.methods:
         if not os.path.exists(os.path.join(ROOT, f"{method}.py")):
             parser.error(f"{method}.py does not exist (yet) in {ROOT}")

@@ -11,11 +11,12 @@ meta-episode return over the whole run (--final: of the final return instead). F
 
 - {env}.png: one curve per method at its best lr, the mean over seeds of the curves smoothed by a trailing moving
   average over 10% of their points (edge-padded), interpolated onto a common grid of at most 200 frame values,
-  with the 68% bootstrap confidence band of that mean across seeds; reference returns where they are known, and a
-  uniformly random policy's return (benchmarks/baselines.py, measured here on 512 fresh meta-episodes);
+  with the 68% bootstrap confidence band of that mean across seeds; reference returns where they are known (on
+  Meta-World the scripted policy told the goal, measured here), and a uniformly random policy's return
+  (benchmarks/baselines.py, measured here on 512 fresh meta-episodes, 32 on Meta-World);
 - {env}.md: per method its best lr, seeds, final and average-over-training return (mean over seeds +- half-width
   of the 68% bootstrap CI), the final return of each inner episode, frames, wall-clock and frames/s, the random
-  policy's row; then every lr's score.
+  policy's and the reference rows; then every lr's score.
 
 and OUT/summary.md holds one table over every environment: each method at its best lr, with the random policy's
 and the known reference returns. `--lrs default --max-frames 1000000` reads a tier of results at every method's
@@ -43,7 +44,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 import envs  # noqa: E402
-from benchmarks.baselines import random_policy_returns  # noqa: E402
+from benchmarks.baselines import policy_returns  # noqa: E402
 from benchmarks.events import read_run, run_finished  # noqa: E402
 from benchmarks.run import METHODS, summary  # noqa: E402
 from benchmarks.sweep import check_lrs, lr_str  # noqa: E402
@@ -273,9 +274,12 @@ def _env_order(env_id: str):
     return (envs.ENV_IDS.index(env_id) if env_id in envs.ENV_IDS else len(envs.ENV_IDS), env_id)
 
 
-def table(env_id: str, groups: dict, best: dict, final: bool, ci: float, random: tuple | None = None) -> str:
+def table(
+    env_id: str, groups: dict, best: dict, final: bool, ci: float, random: tuple | None = None, references=()
+) -> str:
     """The markdown results table of one environment; groups[method][lr] = [Curve per seed]; random: the
-    (mean, standard error, meta-episodes, per inner episode) of a uniformly random policy's return, or None."""
+    (mean, standard error, meta-episodes, per inner episode) of a uniformly random policy's return, or None;
+    references: (return, name) rows under it."""
     criterion = "final" if final else "average over training"
     lines = [
         f"## {env_id}",
@@ -303,6 +307,7 @@ def table(env_id: str, groups: dict, best: dict, final: bool, ci: float, random:
             f"| uniformly random policy | | | {random[0]:.2f} ± {random[1]:.2f} (s.e., {random[2]} meta-episodes) "
             f"| {' / '.join(f'{r:.2f}' for r in random[3])} | | | | |"
         )
+    lines += [f"| {name} | | | {value} | | | | | |" for value, name in references]
     logged = [k for k in EXTRA if any(k in c.extra for lrs in groups.values() for cs in lrs.values() for c in cs)]
     if logged:  # Meta-World: the success rates and the held-out tasks' return, final, at the best lr
         lines += ["", "| method | " + " | ".join(f"final {k.replace('_', ' ')}" for k in logged) + " |"]
@@ -328,11 +333,11 @@ def table(env_id: str, groups: dict, best: dict, final: bool, ci: float, random:
     return "\n".join(lines) + "\n"
 
 
-def summary_rows(env_id: str, groups: dict, best: dict, ci: float, random: tuple | None = None) -> list[str]:
-    """The rows of one environment in summary.md: each method at its best lr; the random policy's and the known
+def summary_rows(env_id: str, groups: dict, best: dict, ci: float, random: tuple | None, references: list) -> list[str]:
+    """The rows of one environment in summary.md: each method at its best lr; the random policy's and the
     reference returns on the environment's first row."""
     random_cell = f"{random[0]:.2f} ± {random[1]:.2f}" if random else ""
-    references = "; ".join(f"{value} ({name})" for value, name in REFERENCE_LINES.get(env_id, []))
+    references = "; ".join(f"{value} ({name})" for value, name in references)
     rows = []
     for method in sorted(groups, key=_method_order):
         curves = groups[method][best[method]]
@@ -351,7 +356,7 @@ def summary_rows(env_id: str, groups: dict, best: dict, ci: float, random: tuple
     return rows
 
 
-def plot(env_id: str, groups: dict, best: dict, path: str, ci: float, random: tuple | None = None):
+def plot(env_id: str, groups: dict, best: dict, path: str, ci: float, random: tuple | None, references: list):
     import matplotlib
 
     matplotlib.use("Agg")
@@ -366,7 +371,7 @@ def plot(env_id: str, groups: dict, best: dict, path: str, ci: float, random: tu
         label = f"{LABELS.get(method, method)} (lr {best[method]}, {len(curves)} seed{'s' if len(curves) > 1 else ''})"
         ax.plot(grid, values.mean(axis=0), color=COLORS.get(method), label=label)
         ax.fill_between(grid, lo, hi, color=COLORS.get(method), alpha=0.2, linewidth=0)
-    for i, (value, name) in enumerate(REFERENCE_LINES.get(env_id, [])):
+    for i, (value, name) in enumerate(references):
         ax.axhline(value, color="k", linestyle=["--", ":", (0, (1, 4))][i % 3], linewidth=1, label=f"{name} ({value})")
     if random is not None:
         ax.axhline(random[0], color="0.5", linestyle="-.", linewidth=1, label=f"random policy ({random[0]:.2f})")
@@ -386,9 +391,21 @@ def random_baseline(env_id: str, meta_episodes: int) -> tuple | None:
     (benchmarks/baselines.py)."""
     if not meta_episodes:
         return None
-    returns, episodes = random_policy_returns(env_id, meta_episodes)
+    returns, episodes, _ = policy_returns(env_id, meta_episodes)
     se = float(returns.std(ddof=1) / np.sqrt(meta_episodes))
     return float(returns.mean()), se, meta_episodes, episodes.mean(0).tolist()
+
+
+def reference_lines(env_id: str, meta_episodes: int) -> list[tuple[float, str]]:
+    """(return, name) of the known levels (REFERENCE_LINES) and, on Meta-World, of the scripted policy told the
+    goal, measured on `meta_episodes` meta-episodes (0: not measured) with the success rate of its last inner
+    episode in the name: success ends an inner episode early, so there a higher return need not be a better policy."""
+    lines = list(REFERENCE_LINES.get(env_id, []))
+    if env_id in envs.METAWORLD_IDS and meta_episodes:
+        returns, _, successes = policy_returns(env_id, meta_episodes, policy="scripted")
+        name = f"scripted policy told the goal, success rate {successes[:, -1].mean():.2f}"
+        lines.append((round(float(returns.mean()), 2), name))
+    return lines
 
 
 def aggregate(curves: list[Curve], out: str, final: bool = False, ci: float = 68, random_episodes: int = 512) -> dict:
@@ -407,13 +424,14 @@ def aggregate(curves: list[Curve], out: str, final: bool = False, ci: float = 68
         # Meta-World: one metaworld env (~20 MB, ~1 ms a step) per meta-episode, so at most 32 (the table says how many)
         episodes = min(random_episodes, 32) if env_id in envs.METAWORLD_IDS else random_episodes
         random = random_baseline(env_id, episodes) if env_id in envs.ENV_IDS else None
-        plot(env_id, groups, best, os.path.join(out, f"{env_id}.png"), ci, random)
-        text = table(env_id, groups, best, final, ci, random)
+        references = reference_lines(env_id, episodes)
+        plot(env_id, groups, best, os.path.join(out, f"{env_id}.png"), ci, random, references)
+        text = table(env_id, groups, best, final, ci, random, references)
         with open(os.path.join(out, f"{env_id}.md"), "w") as f:
             f.write(text)
         print(text)
         print(f"wrote {os.path.join(out, env_id + '.png')} and {env_id}.md")
-        rows += summary_rows(env_id, groups, best, ci, random)
+        rows += summary_rows(env_id, groups, best, ci, random, references)
         chosen[env_id] = best
     with open(os.path.join(out, "summary.md"), "w") as f:
         f.write(
@@ -452,7 +470,8 @@ def main(argv=None):
         "--random-meta-episodes",
         type=int,
         default=512,
-        help="meta-episodes of a uniformly random policy for the reference line and table row (0: none)",
+        help="meta-episodes of a uniformly random policy (and, on Meta-World, of the scripted policy; at most 32 "
+        "there) for the reference lines and table rows (0: none)",
     )
     args = parser.parse_args(argv)
     if args.random_meta_episodes == 1 or args.random_meta_episodes < 0:

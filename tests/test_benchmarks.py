@@ -181,6 +181,7 @@ def test_best_lr_by_average_or_final(tmp_path):
     rnn, rnn_hn = (tmp_path / "avg" / "summary.md").read_text().splitlines()[-2:]  # one row per method, best lr
     assert rnn.startswith("| GridWorld | RNN | 1e-4 | 3 | 20,000 |") and rnn_hn.startswith("|  | RNN+HN | 1e-3 | 3 |")
     assert f"| {random[1]} ± {random[2]} | 44.3 (goal-knowing oracle) |" in rnn  # on the environment's first row
+    assert "\n| goal-knowing oracle | | | 44.3 | | | | | |\n" in text
     no_random = ["--random-meta-episodes", "0"]
     chosen, _ = call(aggregate.main, [str(tmp_path), "--out", str(tmp_path / "d"), "--lrs", "default", *no_random])
     assert chosen == {"GridWorld": {"rnn_hn": "1e-3", "rnn": "1e-3"}}  # envs.LEARNING_RATES, not the best
@@ -344,11 +345,11 @@ def test_random_policy_baseline_matches_the_exact_expectation():
         at_goal = p[GOALS[:, 0], GOALS[:, 1]]
         per_episode += at_goal - 0.1 * (1 - at_goal)
     exact = EPISODES_PER_TASK * per_episode.mean()
-    returns, episodes = baselines.random_policy_returns("GridWorld", 4096, seed=1)
+    returns, episodes, successes = baselines.policy_returns("GridWorld", 4096, seed=1)
     se = returns.std(ddof=1) / np.sqrt(len(returns))
     assert abs(returns.mean() - exact) < 4 * se and se < 0.05
-    assert np.allclose(episodes.sum(1), returns) and episodes.shape == (4096, EPISODES_PER_TASK)
-    assert np.array_equal(baselines.random_policy_returns("GridWorld", 4096, seed=1)[0], returns)  # seeded
+    assert np.allclose(episodes.sum(1), returns) and episodes.shape == (4096, EPISODES_PER_TASK) and successes is None
+    assert np.array_equal(baselines.policy_returns("GridWorld", 4096, seed=1)[0], returns)  # seeded
     rows, stdout = call(baselines.main, ["--ids", "GridWorld", "MC-LS", "--meta-episodes", "64"])
     assert stdout.count("\n| GridWorld | ") == 1 and len(rows["MC-LS"]) == 2
 
@@ -356,8 +357,26 @@ def test_random_policy_baseline_matches_the_exact_expectation():
 def test_random_policy_baseline_on_envs_whose_episodes_end_early():
     """Ant-Dir ends an episode when the ant falls (and Walker when it does), so meta-episodes end at different
     steps, and a step can finish meta-episodes that are all second ones: none may be recorded twice or lost."""
-    returns, episodes = baselines.random_policy_returns("AntDir", 8, seed=0)
+    returns, episodes, _ = baselines.policy_returns("AntDir", 8, seed=0)
     assert returns.shape == (8,) and np.isfinite(returns).all() and np.allclose(episodes.sum(1), returns)
+
+
+def test_scripted_policy_told_the_goal_solves_ml1_reach_where_a_random_one_scores_more():
+    """The Meta-World reference level: metaworld's scripted policy, given the hidden goal, succeeds in every inner
+    episode; success ends the episode, so a random policy that never succeeds collects the higher dense return (why
+    the tables give success rates next to returns on Meta-World)."""
+    pytest.importorskip("metaworld")
+    returns, episodes, successes = baselines.policy_returns("ML1-reach", 4, seed=0, policy="scripted")
+    assert successes.shape == (4, 2) and successes.all() and np.allclose(episodes.sum(1), returns)
+    random_returns, _, random_successes = baselines.policy_returns("ML1-reach", 4, seed=0)
+    assert not random_successes.any() and random_returns.mean() > returns.mean()
+    with pytest.raises(ValueError, match="only for ML1-reach"):
+        baselines.policy_returns("CheetahDir", 4, policy="scripted")
+    # aggregate's reference line: the same measurement, its success rate in the label; known levels elsewhere
+    (line,) = aggregate.reference_lines("ML1-reach", 4)
+    assert line == (round(returns.mean(), 2), "scripted policy told the goal, success rate 1.00")
+    assert aggregate.reference_lines("GridWorld", 4) == aggregate.REFERENCE_LINES["GridWorld"]
+    assert aggregate.reference_lines("CheetahDir", 4) == []
 
 
 @pytest.mark.parametrize("method", METHODS)

@@ -1,4 +1,4 @@
-"""Meta-episode returns of fixed policies: the floor a learning curve must clear, and where one is cheap, a ceiling.
+"""Meta-episode returns of fixed policies: the random floor a learning curve must clear, and Meta-World's scripted reference.
 
     python benchmarks/baselines.py --ids GridWorld MC-LS --meta-episodes 2048
     python benchmarks/baselines.py --ids ML1-reach ML10 --policy scripted --meta-episodes 32

@@ -1,4 +1,4 @@
-"""Meta-episode returns of fixed policies: the random floor a learning curve must clear, and Meta-World's scripted reference.
+"""Meta-episode returns of fixed policies: a random floor, and on Meta-World a scripted reference.
 
     python benchmarks/baselines.py --ids GridWorld MC-LS --meta-episodes 2048
     python benchmarks/baselines.py --ids ML1-reach ML10 --policy scripted --meta-episodes 32

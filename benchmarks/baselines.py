@@ -40,8 +40,6 @@ def scripted_actions(vec, obs: np.ndarray, policies: dict) -> np.ndarray:
     in; `policies` caches one policy object per class name."""
     from metaworld.policies import ENV_POLICY_MAP
 
-    # metaworld's move() warns when its gain saturates the action; the env clips it, as the scripted runs expect
-    warnings.filterwarnings("ignore", message="Constant", module="metaworld")
     task_env = vec.env
     raw = np.array(obs[:, :-1] if vec.with_flag else obs, np.float64)  # without the done flag
     raw[:, -3:] = task_env.tasks[:, -3:]  # c_M ends with the goal position (envs/metaworld_envs.py)
@@ -63,6 +61,8 @@ def policy_returns(
         raise ValueError(f"unknown policy {policy!r}; choose from {', '.join(POLICIES)}")
     if policy == "scripted" and env_id not in envs.METAWORLD_IDS:
         raise ValueError(f"the scripted policy exists only for {', '.join(envs.METAWORLD_IDS)}, not {env_id}")
+    if policy == "scripted":  # metaworld's move() warns when its gain saturates an action, which the env clips
+        warnings.filterwarnings("ignore", message="Constant", module="metaworld")
     vec = envs.make(env_id, meta_episodes, seed=seed)
     obs, _ = vec.reset(seed=seed)
     rng = np.random.default_rng(seed)

@@ -57,6 +57,8 @@ REFERENCE_LINES = {
     "GridWorldShow": [(43.2, "look on the start, then go to the goal")],
     "GridWorldDense": [(38.1, "goal-knowing oracle")],
     "MC-LS": [(27.4, "optimum"), (23.9, "guess, then exploit"), (20.4, "navigate, then guess")],
+    # reward −|v − target| per step for 200 steps, target ~ U[0, 3] (reference §4.2)
+    "CheetahVel": [(0.0, "upper bound: at the target speed on every step"), (-300.0, "standing still")],
 }
 EXPORT_NAME = re.compile(r"^(?P<env>.+?)__(?P<method>.+?)__lr(?P<lr>[^_]+)__s(?P<seed>-?\d+)\.csv$")
 RUN_NAME = re.compile(r"^(?P<env>.+?)__(?P<exp>.+)__(?P<seed>-?\d+)__(?P<time>\d+)$")

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import benchmarks.aggregate
 import envs
 
 mujoco = pytest.importorskip("mujoco")
@@ -186,6 +187,21 @@ def test_cheetah_vel_tasks_uniform_0_3():
     assert draws.min() < 0.1 and draws.max() > 2.9
     assert draws.mean() == pytest.approx(1.5, abs=0.1)  # standard error 0.022
     assert len(np.unique(draws)) == draws.size
+
+
+def test_cheetah_vel_standing_still_earns_minus_200_times_the_target():
+    """Aggregate's reference lines for CheetahVel: zero actions leave the cheetah still (no control cost), so each
+    of the 200 steps pays −target: −200 · E[target] = −300 over U[0, 3]; a policy at the target speed earns 0."""
+    vec = envs.make("CheetahVel", 16, seed=1)
+    _, info = vec.reset()
+    target, total = info["task"][:, 0].copy(), np.zeros(16)
+    for _ in range(200):
+        _, reward, _, _, info = vec.step(np.zeros((16, 6), np.float32))
+        total += reward
+    np.testing.assert_allclose(info["meta_episode_return"], total, atol=1e-4)  # the meta-episode ended here
+    np.testing.assert_allclose(total, -200 * target, atol=3)  # the reset's velocity noise moves it a little
+    levels = {name: level for level, name in benchmarks.aggregate.REFERENCE_LINES["CheetahVel"]}
+    assert levels == {"upper bound: at the target speed on every step": 0.0, "standing still": -200 * 1.5}
 
 
 def test_walker_tasks_scale_live_model_from_defaults():

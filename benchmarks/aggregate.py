@@ -12,8 +12,8 @@ meta-episode return over the whole run (--final: of the final return instead). F
 - {env}.png: one curve per method at its best lr, the mean over seeds of the curves smoothed by a trailing moving
   average over 10% of their points (edge-padded), interpolated onto a common grid of at most 200 frame values,
   with the 68% bootstrap confidence band of that mean across seeds; reference returns where they are known (on
-  Meta-World the scripted policy told the goal, measured here), and a uniformly random policy's return
-  (benchmarks/baselines.py, measured here on 512 fresh meta-episodes, 32 on Meta-World);
+  MuJoCo standing still, on Meta-World the scripted policy told the goal, both measured here), and a uniformly
+  random policy's return (benchmarks/baselines.py, measured here on 512 fresh meta-episodes, 32 on Meta-World);
 - {env}.md: per method its best lr, seeds, final and average-over-training return (mean over seeds +- half-width
   of the 68% bootstrap CI), the final return of each inner episode, frames, wall-clock and frames/s, the random
   policy's and the reference rows; then every lr's score.
@@ -57,8 +57,8 @@ REFERENCE_LINES = {
     "GridWorldShow": [(43.2, "look on the start, then go to the goal")],
     "GridWorldDense": [(38.1, "goal-knowing oracle")],
     "MC-LS": [(27.4, "optimum"), (23.9, "guess, then exploit"), (20.4, "navigate, then guess")],
-    # reward −|v − target| per step for 200 steps, target ~ U[0, 3] (reference §4.2)
-    "CheetahVel": [(0.0, "upper bound: at the target speed on every step"), (-300.0, "standing still")],
+    # reward −|v − target| − control cost per step, 200 steps (reference §4.2)
+    "CheetahVel": [(0.0, "upper bound: at the target speed on every step")],
 }
 EXPORT_NAME = re.compile(r"^(?P<env>.+?)__(?P<method>.+?)__lr(?P<lr>[^_]+)__s(?P<seed>-?\d+)\.csv$")
 RUN_NAME = re.compile(r"^(?P<env>.+?)__(?P<exp>.+)__(?P<seed>-?\d+)__(?P<time>\d+)$")
@@ -399,10 +399,14 @@ def random_baseline(env_id: str, meta_episodes: int) -> tuple | None:
 
 
 def reference_lines(env_id: str, meta_episodes: int) -> list[tuple[float, str]]:
-    """(return, name) of the known levels (REFERENCE_LINES) and, on Meta-World, of the scripted policy told the
-    goal, measured on `meta_episodes` meta-episodes (0: not measured) with the success rate of its last inner
-    episode in the name: success ends an inner episode early, so there a higher return need not be a better policy."""
+    """(return, name) of the known levels (REFERENCE_LINES) and of fixed policies measured on `meta_episodes`
+    meta-episodes (0: not measured): on MuJoCo standing still (no torque: what surviving without moving earns), on
+    Meta-World the scripted policy told the goal, with the success rate of its last inner episode in the name:
+    success ends an inner episode early, so there a higher return need not be a better policy."""
     lines = list(REFERENCE_LINES.get(env_id, []))
+    if env_id in envs.MUJOCO_IDS and meta_episodes:
+        returns, _, _ = policy_returns(env_id, meta_episodes, policy="still")
+        lines.append((round(float(returns.mean()), 2), "standing still (no torque)"))
     if env_id in envs.METAWORLD_IDS and meta_episodes:
         returns, _, successes = policy_returns(env_id, meta_episodes, policy="scripted")
         name = f"scripted policy told the goal, success rate {successes[:, -1].mean():.2f}"

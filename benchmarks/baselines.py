@@ -1,9 +1,11 @@
-"""Meta-episode returns of fixed policies: a random floor, and on Meta-World a scripted reference.
+"""Meta-episode returns of fixed policies: a random floor, standing still on MuJoCo, a scripted reference on Meta-World.
 
     python benchmarks/baselines.py --ids GridWorld MC-LS --meta-episodes 2048
+    python benchmarks/baselines.py --ids AntDir Walker --policy still --meta-episodes 512
     python benchmarks/baselines.py --ids ML1-reach ML10 --policy scripted --meta-episodes 32
 
-`random` is a uniformly random policy (every env id). `scripted` is Meta-World's own scripted policy of each task
+`random` is a uniformly random policy (every env id). `still` applies no torque (zero actions) on the MuJoCo tasks:
+the return of not moving, which on Ant-Dir and Walker is mostly their survival bonus. `scripted` is Meta-World's own scripted policy of each task
 class (`metaworld.policies`), told the goal position that the ML benchmarks hide from the agent (the observation's
 last 3 entries, zero here, get the task's goal): a goal-knowing reference, like the grids' goal-knowing oracle.
 
@@ -25,7 +27,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import envs  # noqa: E402
 
-POLICIES = ("random", "scripted")
+POLICIES = ("random", "still", "scripted")
 
 
 def random_actions(space, num_envs: int, rng: np.random.Generator) -> np.ndarray:
@@ -59,8 +61,9 @@ def policy_returns(
     none) of the first meta-episode of `meta_episodes` sub-envs under `policy` (one of POLICIES)."""
     if policy not in POLICIES:
         raise ValueError(f"unknown policy {policy!r}; choose from {', '.join(POLICIES)}")
-    if policy == "scripted" and env_id not in envs.METAWORLD_IDS:
-        raise ValueError(f"the scripted policy exists only for {', '.join(envs.METAWORLD_IDS)}, not {env_id}")
+    for name, ids in (("scripted", envs.METAWORLD_IDS), ("still", envs.MUJOCO_IDS)):
+        if policy == name and env_id not in ids:
+            raise ValueError(f"the {name} policy exists only for {', '.join(ids)}, not {env_id}")
     if policy == "scripted":  # metaworld's move() warns when its gain saturates an action, which the env clips
         warnings.filterwarnings("ignore", message="Constant", module="metaworld")
     vec = envs.make(env_id, meta_episodes, seed=seed)
@@ -73,6 +76,8 @@ def policy_returns(
     while np.isnan(returns).any():
         if policy == "random":
             actions = random_actions(vec.single_action_space, meta_episodes, rng)
+        elif policy == "still":
+            actions = np.zeros((meta_episodes, *vec.single_action_space.shape), np.float32)
         else:
             actions = scripted_actions(vec, obs, policies)
         obs, _, _, _, infos = vec.step(actions)
@@ -90,13 +95,16 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--ids", nargs="+", default=["GridWorld"], choices=envs.ENV_IDS, metavar="ENV_ID")
     parser.add_argument("--meta-episodes", type=int, default=2048, help="sub-environments, one meta-episode each")
-    parser.add_argument("--policy", default="random", choices=POLICIES, help="random: every id; scripted: Meta-World")
+    parser.add_argument(
+        "--policy", default="random", choices=POLICIES, help="random: every id; still: MuJoCo; scripted: Meta-World"
+    )
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     if args.meta_episodes < 2:
         parser.error(f"--meta-episodes must be at least 2 (for a standard error), got {args.meta_episodes}")
-    if args.policy == "scripted" and set(args.ids) - set(envs.METAWORLD_IDS):
-        parser.error(f"--policy scripted exists only for the Meta-World ids: {', '.join(envs.METAWORLD_IDS)}")
+    for name, ids in (("scripted", envs.METAWORLD_IDS), ("still", envs.MUJOCO_IDS)):
+        if args.policy == name and set(args.ids) - set(ids):
+            parser.error(f"--policy {name} exists only for {', '.join(ids)}")
     print(
         f"| env id | {args.policy} policy: meta-episode return (± s.e.) | per inner episode | success rate per inner "
         "episode | meta-episodes |"

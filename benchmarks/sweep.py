@@ -447,7 +447,7 @@ def main(argv=None):
         f"({args.workers} workers x {args.threads} threads)",
         flush=True,
     )
-    for run, _, state, log in pending:
+    for run, _, state, log in [] if args.no_run else pending:  # what a run would do; --no-run runs nothing
         if state == "resumable":
             print(f"resuming {run.name} from {log}/state.pt")
         elif state == "extendable":

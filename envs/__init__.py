@@ -31,8 +31,19 @@ _REGISTRY: dict[str, tuple[str, str, dict]] = {
 }
 ENV_IDS: tuple[str, ...] = tuple(_REGISTRY)
 METAWORLD_IDS: tuple[str, ...] = tuple(k for k, v in _REGISTRY.items() if v[0] == "envs.metaworld_envs")
+MUJOCO_IDS: tuple[str, ...] = tuple(k for k, v in _REGISTRY.items() if v[0] == "envs.mujoco_envs")
 
-__all__ = ["ENV_IDS", "LEARNING_RATES", "METAWORLD_IDS", "MetaVecEnv", "TaskEnv", "make", "make_rngs", "preset"]
+__all__ = [
+    "ENV_IDS",
+    "LEARNING_RATES",
+    "METAWORLD_IDS",
+    "MUJOCO_IDS",
+    "MetaVecEnv",
+    "TaskEnv",
+    "make",
+    "make_rngs",
+    "preset",
+]
 
 
 def _check_id(env_id: str) -> None:

@@ -11,6 +11,7 @@ import pytest
 
 import benchmarks.aggregate
 import envs
+from benchmarks import baselines
 
 mujoco = pytest.importorskip("mujoco")
 
@@ -189,10 +190,11 @@ def test_cheetah_vel_tasks_uniform_0_3():
     assert len(np.unique(draws)) == draws.size
 
 
-def test_cheetah_vel_standing_still_earns_minus_200_times_the_target():
-    """Aggregate's reference lines for CheetahVel: zero actions leave the cheetah still (no control cost), so each
-    of the 200 steps pays −target: −200 · E[target] = −300 over U[0, 3]; a policy at the target speed earns 0."""
-    vec = envs.make("CheetahVel", 16, seed=1)
+def test_standing_still_earns_minus_200_times_the_target_on_cheetah_vel_and_the_survival_bonus_on_ant_dir():
+    """Aggregate's "standing still" reference (baselines.py --policy still): no torque leaves the cheetah still
+    and the ant upright, so on Cheetah-Vel each of the 200 steps pays −target (no control cost), on Ant-Dir +1 (the
+    survival bonus) and no fall ends an episode early; a policy at the target speed on Cheetah-Vel earns 0."""
+    vec = envs.make("CheetahVel", 16, seed=0)
     _, info = vec.reset()
     target, total = info["task"][:, 0].copy(), np.zeros(16)
     for _ in range(200):
@@ -200,8 +202,20 @@ def test_cheetah_vel_standing_still_earns_minus_200_times_the_target():
         total += reward
     np.testing.assert_allclose(info["meta_episode_return"], total, atol=1e-4)  # the meta-episode ended here
     np.testing.assert_allclose(total, -200 * target, atol=3)  # the reset's velocity noise moves it a little
-    levels = {name: level for level, name in benchmarks.aggregate.REFERENCE_LINES["CheetahVel"]}
-    assert levels == {"upper bound: at the target speed on every step": 0.0, "standing still": -200 * 1.5}
+    returns, _, _ = baselines.policy_returns("CheetahVel", 16, policy="still")  # seed 0, as aggregate
+    np.testing.assert_allclose(returns, total, atol=1e-6)
+    ant, _, _ = baselines.policy_returns("AntDir", 16, seed=1, policy="still")
+    assert np.all(np.abs(ant - 200) < 12)  # a fall would end the episode, and its bonus, long before 200 steps
+    with pytest.raises(ValueError, match="only for CheetahDir, CheetahVel, AntDir, Walker"):
+        baselines.policy_returns("GridWorld", 4, policy="still")
+    assert benchmarks.aggregate.REFERENCE_LINES["CheetahVel"] == [
+        (0.0, "upper bound: at the target speed on every step")
+    ]
+    line = (round(float(returns.mean()), 2), "standing still (no torque)")
+    assert benchmarks.aggregate.reference_lines("CheetahVel", 16) == [
+        (0.0, "upper bound: at the target speed on every step"),
+        line,
+    ]
 
 
 def test_walker_tasks_scale_live_model_from_defaults():

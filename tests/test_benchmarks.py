@@ -18,10 +18,10 @@ import numpy as np
 import pytest
 
 import envs
-from benchmarks import aggregate, baselines, sweep
+from benchmarks import aggregate, baselines, diagnose, sweep
 from benchmarks.events import read_run, read_scalars
 from benchmarks.run import METHODS
-from tests.scripts import ROOT, run_script
+from tests.scripts import ROOT, TINY, run_script, scalars
 
 GRID = ["--methods", "rnn", "rnn_hn", "--env-ids", "GridWorld", "--seeds", "73", "20", "--lrs", "1e-3", "3e-4"]
 GRID += ["--total-timesteps", "32", "--workers", "2"]
@@ -377,6 +377,28 @@ def test_scripted_policy_told_the_goal_solves_ml1_reach_where_a_random_one_score
     assert line == (round(returns.mean(), 2), "scripted policy told the goal, success rate 1.00")
     assert aggregate.reference_lines("GridWorld", 4) == aggregate.REFERENCE_LINES["GridWorld"]
     assert aggregate.reference_lines("MC-LS", 4) == aggregate.REFERENCE_LINES["MC-LS"]
+
+
+def test_diagnose_replays_the_runs_own_evaluation(tmp_path):
+    """diagnose.py on a run's state.pt, or on its --save-model checkpoint, with the run's evaluation seed and task
+    count replays its last evaluation: the same return; Cheetah-Vel's episodes all run 200 steps."""
+    import torch
+
+    run_script(
+        "rnn_hn",
+        [*TINY, "--env-id", "CheetahVel", "--seed", "5", "--save-model", "--checkpoint-interval", "1"],
+        tmp_path,
+    )
+    logged = scalars(tmp_path)["eval/meta_episode_return"][-1]
+    (run_dir,) = glob.glob(str(tmp_path / "runs" / "*"))
+    (state,), stdout = call(diagnose.main, [f"{run_dir}/state.pt", "--seed", "100005", "--tasks", "2"])
+    assert state["return"] == pytest.approx(logged, abs=1e-3) and "(after update 2): CheetahVel" in stdout
+    assert state["episode_length"] == 200 and state["ended_early"] == 0 and "speed_slope" in state
+    (model,) = diagnose.main([f"{run_dir}/rnn_hn.pt", "--method", "rnn_hn", "--seed", "100005", "--tasks", "2"])
+    assert model["return"] == pytest.approx(logged, abs=1e-3) and model["update"] is None
+    torch.save({"script": "vi_hn.py", "args": {}}, tmp_path / "vae.pt")
+    with pytest.raises(SystemExit, match="give --method, one of rnn, rnn_hn"):
+        diagnose.main([str(tmp_path / "vae.pt")])
 
 
 @pytest.mark.parametrize("method", METHODS)

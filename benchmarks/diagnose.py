@@ -1,0 +1,142 @@
+"""Why a MuJoCo run scores what it does: its deterministic policy on fresh tasks, looked at task by task.
+
+    python benchmarks/diagnose.py sweeps/1M/runs/AntDir__rnn_hn_lr3e-4__73__*/state.pt
+    python benchmarks/diagnose.py runs/CheetahVel__rnn__1__*/rnn.pt --method rnn --tasks 64
+
+For the end-to-end methods (rnn.py, rnn_hn.py): loads a run's saved training state (state.pt, which names its
+script) or a --save-model checkpoint (give --method), runs one meta-episode with deterministic actions on each of
+--tasks fresh tasks, as the scripts' evaluation does (with --seed S + 100000 and --tasks 16, the very tasks of the
+run's own evaluations), and prints
+
+- the mean meta-episode return, the mean episode length, and how many episodes ended early (Ant-Dir and Walker end
+  one when the robot falls);
+- the mean |action|;
+- on Ant-Dir and Walker, the return minus the survival bonus (+1 for each step alive): what moving earned, net of
+  the control and contact costs;
+- on Cheetah-Vel, a least-squares fit of each task's mean forward speed over its last 100 steps against the target:
+  a policy blind to the target has slope 0, one that tracks it exactly slope 1 and intercept 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import os
+import sys
+
+import numpy as np
+import torch
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+import envs  # noqa: E402
+
+METHODS = ("rnn", "rnn_hn")  # the methods whose agent is a recurrent encoder under PPO (the same evaluate())
+SURVIVAL_BONUS = ("AntDir", "Walker")  # +1 for each step alive (reference §4.3, §4.4)
+
+
+def load(path: str, method: str | None):
+    """(agent, observation normaliser, args, update or None) from a state.pt or a --save-model checkpoint."""
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    method = method or state.get("script", "")[: -len(".py")]
+    if method not in METHODS:
+        raise SystemExit(f"error: {path}: give --method, one of {', '.join(METHODS)} (got {method or 'none'})")
+    spec = importlib.util.spec_from_file_location(method, os.path.join(ROOT, f"{method}.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)  # the scripts run only under __main__
+    fields = module.Args.__dataclass_fields__
+    args = module.Args(**{k: tuple(v) if isinstance(v, list) else v for k, v in state["args"].items() if k in fields})
+    if args.env_id not in envs.MUJOCO_IDS:
+        raise SystemExit(f"error: {path}: a {args.env_id} run; diagnose.py reads {', '.join(envs.MUJOCO_IDS)} runs")
+    probe = envs.make(args.env_id, 1)
+    agent = module.Agent(probe, args)
+    agent.load_state_dict(state["agent"])
+    obs_rms = module.RunningMeanStd(probe.single_observation_space.shape)
+    obs_rms.load_state_dict(state["normaliser_0"] if "normaliser_0" in state else state["obs_rms"])
+    probe.close()
+    return agent, obs_rms, args, state.get("iteration")
+
+
+def diagnose(path: str, tasks: int = 16, seed: int = 12345, method: str | None = None) -> dict:
+    """One deterministic meta-episode on each of `tasks` fresh tasks of the run's env (env seed `seed`)."""
+    agent, obs_rms, args, update = load(path, method)
+    vec = envs.make(args.env_id, tasks, seed=seed)
+    task_env = vec.env
+    obs, info = vec.reset()
+    target = info["task"][:, 0].copy()
+    obs = torch.tensor(obs)
+    finished = np.zeros(tasks, bool)
+    returns, steps, early, action_sizes, speeds = np.zeros(tasks), np.zeros(tasks), np.zeros(tasks, bool), [], []
+    with torch.no_grad():
+        encoder_state, encoder_prior = agent.encoder.prior(tasks)
+        starts = torch.ones(tasks)
+        while not finished.all():
+            encoder_output = torch.where(starts.bool().unsqueeze(-1), encoder_prior, encoder_state)
+            action = agent.get_action_and_value(encoder_output, obs_rms.normalize(obs), deterministic=True)[0]
+            next_obs, reward, terminations, truncations, _ = vec.step(action.numpy())
+            alive = ~finished
+            returns += reward * alive
+            steps += alive
+            early |= terminations & alive
+            action_sizes.append(np.abs(action.numpy()).mean(1)[alive])
+            if args.env_id == "CheetahVel":
+                speeds.append((task_env.pos_after[:, 0] - task_env.pos_before[:, 0]) / task_env.dt)
+            x = agent.encoder.embed(action.float(), torch.tensor(reward), torch.tensor(next_obs))
+            encoder_state = agent.encoder.gru(x, encoder_state)
+            done = terminations | truncations
+            finished |= done
+            starts = torch.tensor(done, dtype=torch.float32)
+            obs = torch.tensor(next_obs)
+    vec.close()
+    out = {
+        "env_id": args.env_id,
+        "update": update,  # the PPO update a state.pt was saved after (a run saves one every --checkpoint-interval)
+        "return": returns.mean(),
+        "episode_length": steps.mean() / vec.episodes_per_task,
+        "ended_early": int(early.sum()),
+        "episodes": tasks * vec.episodes_per_task,
+        "action_abs_mean": np.concatenate(action_sizes).mean(),
+        "returns": returns,
+    }
+    if args.env_id in SURVIVAL_BONUS:
+        out["return_without_survival_bonus"] = (returns - steps).mean()
+    if speeds:  # Cheetah-Vel: one inner episode of 200 steps
+        speed = np.array(speeds)[-100:].mean(0)
+        out["speed_slope"], out["speed_intercept"] = np.polyfit(target, speed, 1)
+        out["speed_target_corr"] = np.corrcoef(target, speed)[0, 1]
+    return out
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("paths", nargs="+", metavar="PATH", help="state.pt files or --save-model checkpoints")
+    parser.add_argument("--tasks", type=int, default=16, help="fresh tasks, one meta-episode each (default: 16)")
+    parser.add_argument("--seed", type=int, default=12345, help="the evaluation env's seed (default: 12345)")
+    parser.add_argument("--method", choices=METHODS, help="the run's script (default: the one state.pt names)")
+    args = parser.parse_args(argv)
+    if args.tasks < 2:
+        parser.error(f"--tasks must be at least 2 (for the Cheetah-Vel fit), got {args.tasks}")
+    results = []
+    for path in args.paths:
+        r = diagnose(path, args.tasks, args.seed, args.method)
+        where = path if r["update"] is None else f"{path} (after update {r['update']})"
+        line = (
+            f"{where}: {r['env_id']}, {args.tasks} tasks: return {r['return']:.2f}; "
+            f"episode length {r['episode_length']:.1f}, "
+            f"{r['ended_early']} of {r['episodes']} episodes ended early; mean |action| {r['action_abs_mean']:.3f}"
+        )
+        if "return_without_survival_bonus" in r:
+            line += f"; return without the survival bonus {r['return_without_survival_bonus']:.2f}"
+        if "speed_slope" in r:
+            line += (
+                f"; speed over the last 100 steps = {r['speed_slope']:.2f} x target {r['speed_intercept']:+.2f} "
+                f"(correlation {r['speed_target_corr']:.2f})"
+            )
+        print(line, flush=True)
+        results.append(r)
+    return results
+
+
+if __name__ == "__main__":
+    main()

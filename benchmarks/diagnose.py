@@ -10,7 +10,7 @@ run's own evaluations), and prints
 
 - the mean meta-episode return, the mean episode length, and how many episodes ended early (Ant-Dir and Walker end
   one when the robot falls);
-- the mean |action|;
+- the mean |action|, and the standard deviation of the policy's training actions (its state-independent log-std);
 - on Ant-Dir and Walker, the return minus the survival bonus (+1 for each step alive): what moving earned, net of
   the control and contact costs;
 - on Cheetah-Vel, a least-squares fit of each task's mean forward speed over its last 100 steps against the target:
@@ -97,6 +97,7 @@ def diagnose(path: str, tasks: int = 16, seed: int = 12345, method: str | None =
         "ended_early": int(early.sum()),
         "episodes": tasks * vec.episodes_per_task,
         "action_abs_mean": np.concatenate(action_sizes).mean(),
+        "action_std": agent.actor_logstd.exp().mean().item(),  # the exploration noise of training rollouts
         "returns": returns,
     }
     if args.env_id in SURVIVAL_BONUS:
@@ -124,7 +125,8 @@ def main(argv=None):
         line = (
             f"{where}: {r['env_id']}, {args.tasks} tasks: return {r['return']:.2f}; "
             f"episode length {r['episode_length']:.1f}, "
-            f"{r['ended_early']} of {r['episodes']} episodes ended early; mean |action| {r['action_abs_mean']:.3f}"
+            f"{r['ended_early']} of {r['episodes']} episodes ended early; mean |action| {r['action_abs_mean']:.3f}, "
+            f"training action std {r['action_std']:.3f}"
         )
         if "return_without_survival_bonus" in r:
             line += f"; return without the survival bonus {r['return_without_survival_bonus']:.2f}"

@@ -394,6 +394,7 @@ def test_diagnose_replays_the_runs_own_evaluation(tmp_path):
     (state,), stdout = call(diagnose.main, [f"{run_dir}/state.pt", "--seed", "100005", "--tasks", "2"])
     assert state["return"] == pytest.approx(logged, abs=1e-3) and "(after update 2): CheetahVel" in stdout
     assert state["episode_length"] == 200 and state["ended_early"] == 0 and "speed_slope" in state
+    assert 0.9 < state["action_std"] < 1.1  # log-std starts at 0 and two tiny updates barely move it
     (model,) = diagnose.main([f"{run_dir}/rnn_hn.pt", "--method", "rnn_hn", "--seed", "100005", "--tasks", "2"])
     assert model["return"] == pytest.approx(logged, abs=1e-3) and model["update"] is None
     torch.save({"script": "vi_hn.py", "args": {}}, tmp_path / "vae.pt")

@@ -5,9 +5,10 @@
     python benchmarks/baselines.py --ids ML1-reach ML10 --policy scripted --meta-episodes 32
 
 `random` is a uniformly random policy (every env id). `still` applies no torque (zero actions) on the MuJoCo tasks:
-the return of not moving, which on Ant-Dir and Walker is mostly their survival bonus. `scripted` is Meta-World's own scripted policy of each task
-class (`metaworld.policies`), told the goal position that the ML benchmarks hide from the agent (the observation's
-last 3 entries, zero here, get the task's goal): a goal-knowing reference, like the grids' goal-knowing oracle.
+the return of not moving, which on Ant-Dir and Walker is mostly their survival bonus. `scripted` is Meta-World's own
+scripted policy of each task class (`metaworld.policies`), told the goal position that the ML benchmarks hide from
+the agent (the observation's last 3 entries, zero here, get the task's goal): a goal-knowing reference, like the
+grids' goal-knowing oracle.
 
 Runs N sub-environments side by side until each has finished its first meta-episode (so variable-length
 meta-episodes are not over-sampled), and prints the mean meta-episode return with its standard error, the mean

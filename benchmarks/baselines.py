@@ -29,6 +29,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import envs  # noqa: E402
 
 POLICIES = ("random", "still", "scripted")
+ONLY_FOR = {"still": envs.MUJOCO_IDS, "scripted": envs.METAWORLD_IDS}  # the env ids a policy exists for
 
 
 def random_actions(space, num_envs: int, rng: np.random.Generator) -> np.ndarray:
@@ -62,9 +63,8 @@ def policy_returns(
     none) of the first meta-episode of `meta_episodes` sub-envs under `policy` (one of POLICIES)."""
     if policy not in POLICIES:
         raise ValueError(f"unknown policy {policy!r}; choose from {', '.join(POLICIES)}")
-    for name, ids in (("scripted", envs.METAWORLD_IDS), ("still", envs.MUJOCO_IDS)):
-        if policy == name and env_id not in ids:
-            raise ValueError(f"the {name} policy exists only for {', '.join(ids)}, not {env_id}")
+    if env_id not in ONLY_FOR.get(policy, envs.ENV_IDS):
+        raise ValueError(f"the {policy} policy exists only for {', '.join(ONLY_FOR[policy])}, not {env_id}")
     if policy == "scripted":  # metaworld's move() warns when its gain saturates an action, which the env clips
         warnings.filterwarnings("ignore", message="Constant", module="metaworld")
     vec = envs.make(env_id, meta_episodes, seed=seed)
@@ -103,9 +103,8 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if args.meta_episodes < 2:
         parser.error(f"--meta-episodes must be at least 2 (for a standard error), got {args.meta_episodes}")
-    for name, ids in (("scripted", envs.METAWORLD_IDS), ("still", envs.MUJOCO_IDS)):
-        if args.policy == name and set(args.ids) - set(ids):
-            parser.error(f"--policy {name} exists only for {', '.join(ids)}")
+    if set(args.ids) - set(ONLY_FOR.get(args.policy, envs.ENV_IDS)):
+        parser.error(f"--policy {args.policy} exists only for {', '.join(ONLY_FOR[args.policy])}")
     print(
         f"| env id | {args.policy} policy: meta-episode return (± s.e.) | per inner episode | success rate per inner "
         "episode | meta-episodes |"

@@ -37,7 +37,7 @@ SURVIVAL_BONUS = ("AntDir", "Walker")  # +1 for each step alive (reference §4.3
 
 
 def load(path: str, method: str | None):
-    """(agent, observation normaliser, args, update or None) from a state.pt or a --save-model checkpoint."""
+    """(the method's module, the saved state, its Args) from a state.pt or a --save-model checkpoint."""
     state = torch.load(path, map_location="cpu", weights_only=True)
     method = method or state.get("script", "")[: -len(".py")]
     if method not in METHODS:
@@ -49,19 +49,17 @@ def load(path: str, method: str | None):
     args = module.Args(**{k: tuple(v) if isinstance(v, list) else v for k, v in state["args"].items() if k in fields})
     if args.env_id not in envs.MUJOCO_IDS:
         raise SystemExit(f"error: {path}: a {args.env_id} run; diagnose.py reads {', '.join(envs.MUJOCO_IDS)} runs")
-    probe = envs.make(args.env_id, 1)
-    agent = module.Agent(probe, args)
-    agent.load_state_dict(state["agent"])
-    obs_rms = module.RunningMeanStd(probe.single_observation_space.shape)
-    obs_rms.load_state_dict(state["normaliser_0"] if "normaliser_0" in state else state["obs_rms"])
-    probe.close()
-    return agent, obs_rms, args, state.get("iteration")
+    return module, state, args
 
 
 def diagnose(path: str, tasks: int = 16, seed: int = 12345, method: str | None = None) -> dict:
     """One deterministic meta-episode on each of `tasks` fresh tasks of the run's env (env seed `seed`)."""
-    agent, obs_rms, args, update = load(path, method)
+    module, state, args = load(path, method)
     vec = envs.make(args.env_id, tasks, seed=seed)
+    agent = module.Agent(vec, args)
+    agent.load_state_dict(state["agent"])
+    obs_rms = module.RunningMeanStd(vec.single_observation_space.shape)
+    obs_rms.load_state_dict(state["normaliser_0"] if "normaliser_0" in state else state["obs_rms"])
     task_env = vec.env
     obs, info = vec.reset()
     target = info["task"][:, 0].copy()
@@ -91,14 +89,15 @@ def diagnose(path: str, tasks: int = 16, seed: int = 12345, method: str | None =
     vec.close()
     out = {
         "env_id": args.env_id,
-        "update": update,  # the PPO update a state.pt was saved after (a run saves one every --checkpoint-interval)
+        "update": state.get(
+            "iteration"
+        ),  # the PPO update a state.pt was saved after (a run saves one every --checkpoint-interval)
         "return": returns.mean(),
         "episode_length": steps.mean() / vec.episodes_per_task,
         "ended_early": int(early.sum()),
         "episodes": tasks * vec.episodes_per_task,
         "action_abs_mean": np.concatenate(action_sizes).mean(),
         "action_std": agent.actor_logstd.exp().mean().item(),  # the exploration noise of training rollouts
-        "returns": returns,
     }
     if args.env_id in SURVIVAL_BONUS:
         out["return_without_survival_bonus"] = (returns - steps).mean()

@@ -1,4 +1,4 @@
-"""Why a MuJoCo run scores what it does: its deterministic policy on fresh tasks, looked at task by task.
+"""Why a MuJoCo or Meta-World run scores what it does: its deterministic policy on fresh tasks, task by task.
 
     python benchmarks/diagnose.py sweeps/1M/runs/AntDir__rnn_hn_lr3e-4__73__*/state.pt
     python benchmarks/diagnose.py runs/CheetahVel__rnn__1__*/rnn.pt --method rnn --tasks 64
@@ -8,13 +8,16 @@ script) or a --save-model checkpoint (give --method), runs one meta-episode with
 --tasks fresh tasks, as the scripts' evaluation does (with --seed S + 100000 and --tasks 16, the very tasks of the
 run's own evaluations), and prints
 
-- the mean meta-episode return, the mean episode length, and how many episodes ended early (Ant-Dir and Walker end
-  one when the robot falls);
+- the mean meta-episode return, the mean episode length, and how many inner episodes ended early (Ant-Dir and
+  Walker end one when the robot falls, Meta-World on success);
 - the mean |action|, and the standard deviation of the policy's training actions (its state-independent log-std);
 - on Ant-Dir and Walker, the return minus the survival bonus (+1 for each step alive): what moving earned, net of
   the control and contact costs;
 - on Cheetah-Vel, a least-squares fit of each task's mean forward speed over its last 100 steps against the target:
-  a policy blind to the target has slope 0, one that tracks it exactly slope 1 and intercept 0.
+  a policy blind to the target has slope 0, one that tracks it exactly slope 1 and intercept 0;
+- on Meta-World, where an episode ends early on success, the closest the gripper came to the goal in each episode
+  that did not succeed (mean over those; on reach, success is coming within 0.05) and the mean reward per step: a
+  policy that hovers just outside the success radius keeps collecting the dense reward that success would end.
 """
 
 from __future__ import annotations
@@ -47,8 +50,9 @@ def load(path: str, method: str | None):
     spec.loader.exec_module(module)  # the scripts run only under __main__
     fields = module.Args.__dataclass_fields__
     args = module.Args(**{k: tuple(v) if isinstance(v, list) else v for k, v in state["args"].items() if k in fields})
-    if args.env_id not in envs.MUJOCO_IDS:
-        raise SystemExit(f"error: {path}: a {args.env_id} run; diagnose.py reads {', '.join(envs.MUJOCO_IDS)} runs")
+    if args.env_id not in envs.MUJOCO_IDS + envs.METAWORLD_IDS:
+        valid = ", ".join(envs.MUJOCO_IDS + envs.METAWORLD_IDS)
+        raise SystemExit(f"error: {path}: a {args.env_id} run; diagnose.py reads {valid} runs")
     return module, state, args
 
 
@@ -65,18 +69,28 @@ def diagnose(path: str, tasks: int = 16, seed: int = 12345, method: str | None =
     target = info["task"][:, 0].copy()
     obs = torch.tensor(obs)
     finished = np.zeros(tasks, bool)
-    returns, steps, early, action_sizes, speeds = np.zeros(tasks), np.zeros(tasks), np.zeros(tasks, bool), [], []
+    returns, steps, early, action_sizes, speeds = np.zeros(tasks), np.zeros(tasks), np.zeros(tasks, int), [], []
+    episode = np.zeros(tasks, int)  # the inner episode each task is in
+    closest = np.full((tasks, vec.episodes_per_task), np.inf)  # Meta-World: gripper-to-goal distance, per episode
+    succeeded = np.zeros((tasks, vec.episodes_per_task), bool)
     with torch.no_grad():
         encoder_state, encoder_prior = agent.encoder.prior(tasks)
         starts = torch.ones(tasks)
         while not finished.all():
             encoder_output = torch.where(starts.bool().unsqueeze(-1), encoder_prior, encoder_state)
             action = agent.get_action_and_value(encoder_output, obs_rms.normalize(obs), deterministic=True)[0]
-            next_obs, reward, terminations, truncations, _ = vec.step(action.numpy())
+            next_obs, reward, terminations, truncations, info = vec.step(action.numpy())
             alive = ~finished
+            ended = info["inner_done"] & ~info["inner_time_limit"] & alive  # a fall, or a Meta-World success
+            if args.env_id in envs.METAWORLD_IDS:
+                succeeded[ended, episode[ended]] = True
+                for i in np.flatnonzero(alive & ~info["inner_done"]):  # an episode that ended was reset in step
+                    env = task_env.active[i].unwrapped
+                    distance = np.linalg.norm(env.tcp_center - env._target_pos)
+                    closest[i, episode[i]] = min(closest[i, episode[i]], distance)
             returns += reward * alive
             steps += alive
-            early |= terminations & alive
+            early += ended  # every inner episode, not only a meta-episode's last
             action_sizes.append(np.abs(action.numpy()).mean(1)[alive])
             if args.env_id == "CheetahVel":
                 speeds.append((task_env.pos_after[:, 0] - task_env.pos_before[:, 0]) / task_env.dt)
@@ -84,6 +98,7 @@ def diagnose(path: str, tasks: int = 16, seed: int = 12345, method: str | None =
             encoder_state = agent.encoder.gru(x, encoder_state)
             done = terminations | truncations
             finished |= done
+            episode = np.minimum(episode + info["inner_done"], vec.episodes_per_task - 1)
             starts = torch.tensor(done, dtype=torch.float32)
             obs = torch.tensor(next_obs)
     vec.close()
@@ -101,6 +116,9 @@ def diagnose(path: str, tasks: int = 16, seed: int = 12345, method: str | None =
     }
     if args.env_id in SURVIVAL_BONUS:
         out["return_without_survival_bonus"] = (returns - steps).mean()
+    if args.env_id in envs.METAWORLD_IDS:  # over the episodes that did not succeed (nan if all did)
+        out["closest_to_goal"] = closest[~succeeded].mean() if (~succeeded).any() else float("nan")
+        out["reward_per_step"] = returns.sum() / steps.sum()
     if speeds:  # Cheetah-Vel: one inner episode of 200 steps
         speed = np.array(speeds)[-100:].mean(0)
         out["speed_slope"], out["speed_intercept"] = np.polyfit(target, speed, 1)
@@ -133,6 +151,11 @@ def main(argv=None):
             line += (
                 f"; speed over the last 100 steps = {r['speed_slope']:.2f} x target {r['speed_intercept']:+.2f} "
                 f"(correlation {r['speed_target_corr']:.2f})"
+            )
+        if "closest_to_goal" in r:
+            line += (
+                f"; closest gripper-to-goal distance in the episodes without success {r['closest_to_goal']:.3f}, "
+                f"reward per step {r['reward_per_step']:.2f}"
             )
         print(line, flush=True)
         results.append(r)

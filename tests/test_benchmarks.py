@@ -402,6 +402,22 @@ def test_diagnose_replays_the_runs_own_evaluation(tmp_path):
         diagnose.main([str(tmp_path / "vae.pt")])
 
 
+def test_diagnose_on_meta_world_counts_every_success_and_the_closest_approach(tmp_path):
+    """On Meta-World diagnose.py replays the run's evaluation too: its early ends are the evaluation's successes,
+    over both inner episodes; an episode without success never came within reach's success radius (0.05)."""
+    pytest.importorskip("metaworld", reason="Meta-World envs need the optional package: pip install metaworld==3.1.1")
+    run_script("rnn", [*TINY, "--env-id", "ML1-reach", "--seed", "5", "--checkpoint-interval", "1"], tmp_path)
+    logged = scalars(tmp_path)
+    (run_dir,) = glob.glob(str(tmp_path / "runs" / "*"))
+    (state,), stdout = call(diagnose.main, [f"{run_dir}/state.pt", "--seed", "100005", "--tasks", "2"])
+    assert state["return"] == pytest.approx(logged["eval/meta_episode_return"][-1], rel=1e-5)
+    successes = 2 * (logged["eval/episode_1_success"][-1] + logged["eval/episode_2_success"][-1])
+    assert state["ended_early"] == successes and state["episodes"] == 4
+    assert state["reward_per_step"] == pytest.approx(state["return"] / (2 * state["episode_length"]), rel=1e-6)
+    assert np.isnan(state["closest_to_goal"]) if successes == 4 else state["closest_to_goal"] > 0.05
+    assert "closest gripper-to-goal distance in the episodes without success" in stdout
+
+
 @pytest.mark.parametrize("method", METHODS)
 def test_a_shorter_run_is_the_prefix_of_a_longer_one(method, tmp_path):
     """What a pilot read off a longer run's first frames (aggregate --max-frames) relies on: nothing before frame N

@@ -405,8 +405,7 @@ def random_baseline(env_id: str, meta_episodes: int) -> tuple | None:
 def reference_lines(env_id: str, meta_episodes: int) -> list[tuple[float, str]]:
     """(return, name) of the known levels (REFERENCE_LINES) and of fixed policies measured on `meta_episodes`
     meta-episodes (0: not measured): on MuJoCo standing still (no torque: what surviving without moving earns), on
-    Meta-World the scripted policy told the goal, with the success rate of its last inner episode in the name:
-    success ends an inner episode early, so there a higher return need not be a better policy."""
+    Meta-World the scripted policy told the goal, with the success rate of its last inner episode in the name."""
     lines = list(REFERENCE_LINES.get(env_id, []))
     if env_id in envs.MUJOCO_IDS and meta_episodes:
         returns, _, _ = policy_returns(env_id, meta_episodes, policy="still")

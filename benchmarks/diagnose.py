@@ -9,15 +9,15 @@ script) or a --save-model checkpoint (give --method), runs one meta-episode with
 run's own evaluations), and prints
 
 - the mean meta-episode return, the mean episode length, and how many inner episodes ended early (Ant-Dir and
-  Walker end one when the robot falls, Meta-World on success);
+  Walker end one when the robot falls);
 - the mean |action|, and the standard deviation of the policy's training actions (its state-independent log-std);
 - on Ant-Dir and Walker, the return minus the survival bonus (+1 for each step alive): what moving earned, net of
   the control and contact costs;
 - on Cheetah-Vel, a least-squares fit of each task's mean forward speed over its last 100 steps against the target:
   a policy blind to the target has slope 0, one that tracks it exactly slope 1 and intercept 0;
-- on Meta-World, where an episode ends early on success, the closest the gripper came to the goal in each episode
-  that did not succeed (mean over those; on reach, success is coming within 0.05) and the mean reward per step: a
-  policy that hovers just outside the success radius keeps collecting the dense reward that success would end.
+- on Meta-World, how many inner episodes succeeded (at any step) and after how many steps, on average, they first
+  did; the closest the gripper came to the goal in each episode that did not succeed (mean over those; on reach,
+  success is coming within 0.05), and the mean reward per step.
 """
 
 from __future__ import annotations
@@ -72,7 +72,8 @@ def diagnose(path: str, tasks: int = 16, seed: int = 12345, method: str | None =
     returns, steps, early, action_sizes, speeds = np.zeros(tasks), np.zeros(tasks), np.zeros(tasks, int), [], []
     episode = np.zeros(tasks, int)  # the inner episode each task is in
     closest = np.full((tasks, vec.episodes_per_task), np.inf)  # Meta-World: gripper-to-goal distance, per episode
-    succeeded = np.zeros((tasks, vec.episodes_per_task), bool)
+    first_success = np.full((tasks, vec.episodes_per_task), np.nan)  # Meta-World: its step, per episode
+    step_in_episode = np.zeros(tasks, int)
     with torch.no_grad():
         encoder_state, encoder_prior = agent.encoder.prior(tasks)
         starts = torch.ones(tasks)
@@ -81,9 +82,11 @@ def diagnose(path: str, tasks: int = 16, seed: int = 12345, method: str | None =
             action = agent.get_action_and_value(encoder_output, obs_rms.normalize(obs), deterministic=True)[0]
             next_obs, reward, terminations, truncations, info = vec.step(action.numpy())
             alive = ~finished
-            ended = info["inner_done"] & ~info["inner_time_limit"] & alive  # a fall, or a Meta-World success
+            ended = info["inner_done"] & ~info["inner_time_limit"] & alive  # a fall
+            step_in_episode += 1
             if args.env_id in envs.METAWORLD_IDS:
-                succeeded[ended, episode[ended]] = True
+                new = alive & task_env.success & np.isnan(first_success[np.arange(tasks), episode])
+                first_success[new, episode[new]] = step_in_episode[new]
                 for i in np.flatnonzero(alive & ~info["inner_done"]):  # an episode that ended was reset in step
                     env = task_env.active[i].unwrapped
                     distance = np.linalg.norm(env.tcp_center - env._target_pos)
@@ -99,6 +102,7 @@ def diagnose(path: str, tasks: int = 16, seed: int = 12345, method: str | None =
             done = terminations | truncations
             finished |= done
             episode = np.minimum(episode + info["inner_done"], vec.episodes_per_task - 1)
+            step_in_episode[info["inner_done"]] = 0
             starts = torch.tensor(done, dtype=torch.float32)
             obs = torch.tensor(next_obs)
     vec.close()
@@ -116,8 +120,11 @@ def diagnose(path: str, tasks: int = 16, seed: int = 12345, method: str | None =
     }
     if args.env_id in SURVIVAL_BONUS:
         out["return_without_survival_bonus"] = (returns - steps).mean()
-    if args.env_id in envs.METAWORLD_IDS:  # over the episodes that did not succeed (nan if all did)
-        out["closest_to_goal"] = closest[~succeeded].mean() if (~succeeded).any() else float("nan")
+    if args.env_id in envs.METAWORLD_IDS:
+        succeeded = ~np.isnan(first_success)
+        out["successes"] = int(succeeded.sum())
+        out["steps_to_success"] = first_success[succeeded].mean() if succeeded.any() else float("nan")
+        out["closest_to_goal"] = closest[~succeeded].mean() if (~succeeded).any() else float("nan")  # nan: all did
         out["reward_per_step"] = returns.sum() / steps.sum()
     if speeds:  # Cheetah-Vel: one inner episode of 200 steps
         speed = np.array(speeds)[-100:].mean(0)
@@ -152,7 +159,10 @@ def main(argv=None):
                 f"; speed over the last 100 steps = {r['speed_slope']:.2f} x target {r['speed_intercept']:+.2f} "
                 f"(correlation {r['speed_target_corr']:.2f})"
             )
-        if "closest_to_goal" in r:
+        if "successes" in r:
+            line += f"; {r['successes']} of {r['episodes']} episodes succeeded"
+            if r["successes"]:
+                line += f" (first after {r['steps_to_success']:.1f} steps on average)"
             line += (
                 f"; closest gripper-to-goal distance in the episodes without success {r['closest_to_goal']:.3f}, "
                 f"reward per step {r['reward_per_step']:.2f}"

@@ -84,8 +84,8 @@ class TaskEnv:
     # gym-style envs show the terminal observation (flag 1) when an inner episode ends and hide the new start;
     # the reference's maze envs (MC-LS) show the new start observation instead (reference §1.2).
     shows_start_after_inner_end: bool = False
-    # Meta-World: an inner episode ends by termination exactly when the task was solved (reference §4.6)
-    success_terminates: bool = False
+    # Meta-World: `step` also sets `self.success` (num_envs,) bool, true where this step solved the task
+    reports_success: bool = False
     # numpy arrays that, with the generators, are the whole state (state_dict); families add theirs
     state_attrs: tuple[str, ...] = ("tasks",)
 
@@ -167,7 +167,7 @@ class MetaVecEnv(VectorEnv):
         self._length = np.zeros(n, np.int64)  # steps into the meta-episode
         self._returns = np.zeros((n, episodes_per_task), np.float64)
         self._successes = np.zeros((n, episodes_per_task), bool)  # inner episodes that solved the task
-        self.reports_success = env.success_terminates
+        self.reports_success = env.reports_success
         self._ids = np.arange(n)
 
     def _with_flag(self, obs: np.ndarray, flag: np.ndarray) -> np.ndarray:
@@ -201,7 +201,8 @@ class MetaVecEnv(VectorEnv):
         self._returns[self._ids, self._episode] += rewards
         rewards = np.asarray(rewards, dtype=np.float32)
         term = np.asarray(term, bool)
-        self._successes[self._ids, self._episode] |= term & self.reports_success
+        if self.reports_success:  # an inner episode succeeds if any of its steps does (Meta-World's convention)
+            self._successes[self._ids, self._episode] |= np.asarray(self.env.success, bool)
         time_limit = (np.asarray(trunc, bool) | (self._step >= self.max_episode_steps)) & ~term
         inner_done = term | time_limit
         meta_done = inner_done & (self._episode == self.episodes_per_task - 1)

@@ -16,9 +16,12 @@ install it.
 - Each sub-environment owns one metaworld env per class, built on first use (~0.25 s and ~20 MB each; ML10 grows
   to 10 per sub-environment). The metaworld env draws from the sub-environment's generator (`np_random`), so
   runs are reproducible from the seed (metaworld's v3 envs draw nothing once a task is set).
-- Inner episode: the package's `max_path_length` (500) is the time limit (truncation); success ends the inner
-  episode as a termination, as the reference wrapper does (it returns `info['success']` as done). Dense v2
-  rewards, unchanged; actions are passed through unchanged (metaworld clips the xyz part itself).
+- Inner episode: the package's `max_path_length` (500) is the time limit (truncation), and it is the only way an
+  inner episode ends: an episode succeeds if any of its steps does (`success` per step, `reports_success`), as
+  Meta-World evaluates. The reference wrapper instead ends the episode on success (it returns `info['success']`
+  as done; reference §4.6; `success_ends_episode=True` does that): with dense rewards of up to 10 a step, that
+  pays the agent to hover near the goal and never succeed (docs/differences.md). Dense v2 rewards, unchanged;
+  actions are passed through unchanged (metaworld clips the xyz part itself).
 - Observation: the package's 39-d vector; ML benchmarks are partially observable, so its last 3 entries (goal)
   are zero. `MetaVecEnv` appends the done flag (2 episodes per meta-episode, reference §1.2).
 - c_M (reference §3.7): ML10 — a one-hot over the 10 training classes followed by the 3-d goal position
@@ -131,14 +134,22 @@ def _benchmark(benchmark: str, task_name: str | None):
 class MetaWorld(TaskEnv):
     """`num_envs` sub-environments, each with its own metaworld env per class of the split (see module doc)."""
 
-    success_terminates = True
+    reports_success = True
 
     state_attrs = TaskEnv.state_attrs + ("class_ids", "goal_ids")
 
     def __init__(
-        self, num_envs: int, benchmark: str, task_name: str | None, split: str, render_mode: str | None = None
+        self,
+        num_envs: int,
+        benchmark: str,
+        task_name: str | None,
+        split: str,
+        render_mode: str | None = None,
+        success_ends_episode: bool = False,
     ):
         super().__init__(num_envs)
+        self.success_ends_episode = success_ends_episode  # True: the reference's convention (module doc)
+        self.success = np.zeros(num_envs, bool)  # this step solved the task
         bench = _benchmark(benchmark, task_name)
         classes = bench.train_classes if split == "train" else bench.test_classes
         tasks = bench.train_tasks if split == "train" else bench.test_tasks
@@ -204,7 +215,8 @@ class MetaWorld(TaskEnv):
         for i in range(n):
             self._start_obs[i] = None
             obs[i], rewards[i], _, truncated[i], info = self.active[i].step(actions[i])
-            terminated[i] = info["success"] > 0  # success ends the inner episode (reference §4.6)
+            self.success[i] = info["success"] > 0
+            terminated[i] = self.success[i] and self.success_ends_episode
         return obs, rewards, terminated, truncated
 
     def render(self, index):

@@ -244,8 +244,8 @@ def test_snake_searcher_earns_34_9():
 
 
 class CountDown(envs.TaskEnv):
-    """A scripted inner MDP: inner episode k terminates after 3 steps when `solve[k]`, else runs into its 5-step
-    time limit. Stands for Meta-World, whose episodes terminate exactly on success."""
+    """A scripted inner MDP: inner episode k solves its task on step 3 only (and only when `solve[k]`), and every
+    episode runs into its 5-step time limit. Stands for Meta-World, where success is a per-step flag."""
 
     observation_space = gym.spaces.Box(-1.0, 1.0, (1,), np.float32)
     action_space = gym.spaces.Discrete(2)
@@ -268,20 +268,23 @@ class CountDown(envs.TaskEnv):
 
     def step(self, actions):
         self.t += 1
-        term = (self.t == 3) & np.array([self.solve[k] for k in self.k])
-        return np.zeros((self.num_envs, 1)), np.ones(self.num_envs), term, np.zeros(self.num_envs, bool)
+        self.success = (self.t == 3) & np.array([self.solve[k] for k in self.k])
+        never = np.zeros(self.num_envs, bool)
+        return np.zeros((self.num_envs, 1)), np.ones(self.num_envs), never, never
 
 
 @pytest.mark.parametrize("reports", (True, False))
-def test_success_is_an_inner_episode_that_terminated(reports):
+def test_an_inner_episode_succeeds_if_any_step_does_and_success_does_not_end_it(reports):
     task_env = CountDown(2)
-    task_env.success_terminates = reports
+    task_env.reports_success = reports
     vec = envs.MetaVecEnv(task_env, episodes_per_task=2)
     vec.reset(seed=0)
-    for _ in range(3 + 5):
-        _, _, _, _, infos = vec.step(np.zeros(2, int))
-    assert infos["_meta_episode"].all() and vec.reports_success == reports
-    if reports:
+    for t in range(1, 2 * 5 + 1):
+        _, _, term, trunc, infos = vec.step(np.zeros(2, int))
+        assert infos["inner_done"].all() == (t % 5 == 0)  # success on step 3 ended nothing
+    assert infos["_meta_episode"].all() and trunc.all() and not term.any() and vec.reports_success == reports
+    assert infos["meta_episode_length"].tolist() == [10, 10]
+    if reports:  # episode 1 succeeded on its step 3 though its last step did not; episode 2 never did
         assert infos["episode_successes"].tolist() == [[True, False], [True, False]]
     else:
         assert "episode_successes" not in infos

@@ -62,9 +62,10 @@ def test_spaces_and_ml1_task_is_the_goal():
 
 def test_goal_changes_per_meta_episode_and_stays_within_it():
     vec = envs.make("ML1-reach", 2, seed=1)
+    vec.env.success_ends_episode = True  # short meta-episodes: 2 successful inner episodes of ~35 steps
     _, info = vec.reset()
     tasks = [info["task"].copy()]
-    for _ in range(3):  # 3 meta-episodes, each 2 successful inner episodes of ~35 steps
+    for _ in range(3):  # 3 meta-episodes
         first = info["task"].copy()
         ended = np.zeros(2, bool)
         for _ in range(400):
@@ -84,21 +85,36 @@ def test_goal_changes_per_meta_episode_and_stays_within_it():
     vec.close()
 
 
-def test_success_terminates_inner_episode():
+def test_success_is_per_step_and_episodes_run_to_the_time_limit():
+    """A scripted reach succeeds within 100 steps; the episode still runs its 500, and counts as a success."""
     vec = envs.make("ML1-reach", 1, seed=2)
+    vec.reset()
+    first_success = None
+    for t in range(1, 1001):
+        obs, reward, term, trunc, info = vec.step(reach_action(vec))
+        if first_success is None and vec.env.success[0]:
+            first_success = t
+            assert reward[0] > 9.0  # reach's reward is ~10 at the goal
+        assert info["inner_done"][0] == (t % 500 == 0) and info["inner_time_limit"][0] == (t % 500 == 0)
+    assert first_success < 100 and trunc[0] and not term[0] and info["meta_episode_length"][0] == 1000
+    assert info["episode_successes"].tolist() == [[True, True]]
+
+
+def test_success_ends_the_inner_episode_in_the_references_convention():
+    vec = envs.make("ML1-reach", 1, seed=2)
+    vec.env.success_ends_episode = True
     vec.reset()
     ends = []
     for t in range(1, 500):
         obs, reward, term, trunc, info = vec.step(reach_action(vec))
         if info["inner_done"][0]:
             ends.append(t)
-            assert not info["inner_time_limit"][0]  # a true termination, not a time limit
-            assert reward[0] > 9.0  # reach's reward is ~10 at the goal
+            assert not info["inner_time_limit"][0] and reward[0] > 9.0  # a true termination, at the goal
             if len(ends) == 1:
                 assert obs[0, 39] == 1.0 and not (term[0] or trunc[0])  # flag set, meta-episode goes on
             else:
                 assert term[0] and not trunc[0]  # the second success ends the meta-episode
-                assert info["meta_episode_length"][0] == t
+                assert info["meta_episode_length"][0] == t and info["episode_successes"].tolist() == [[True, True]]
                 break
     assert len(ends) == 2 and ends[0] < 100 and t < 200
 

@@ -281,20 +281,33 @@ def _env_order(env_id: str):
 
 
 def table(
-    env_id: str, groups: dict, best: dict, final: bool, ci: float, random: tuple | None = None, references=()
+    env_id: str,
+    groups: dict,
+    best: dict,
+    final: bool,
+    ci: float,
+    random: tuple | None = None,
+    references=(),
+    default_lrs: bool = False,
 ) -> str:
     """The markdown results table of one environment; groups[method][lr] = [Curve per seed]; random: the
     (mean, standard error, meta-episodes, per inner episode) of a uniformly random policy's return, or None;
-    references: (return, name) rows under it."""
+    references: (return, name) rows under it; default_lrs: `best` holds each method's default rate, not a choice."""
     criterion = "final" if final else "average over training"
+    rule = (
+        "Learning rate per method: its default on this env id (envs/presets.py, docs/learning_rates.md). "
+        if default_lrs
+        else f"Best learning rate per method: highest mean over seeds of the {criterion} eval meta-episode return. "
+    )
     lines = [
         f"## {env_id}",
         "",
-        f"Best learning rate per method: highest mean over seeds of the {criterion} eval meta-episode return. "
-        f"Returns: mean over seeds ± half-width of the {ci:g}% bootstrap CI (none for one seed); final = mean of the last 10% of "
-        "the evaluations; wall-clock and frames/s: mean over seeds.",
+        rule
+        + f"Returns: mean over seeds ± half-width of the {ci:g}% bootstrap CI (none for one seed); final = mean of "
+        "the last 10% of the evaluations; wall-clock and frames/s: mean over seeds.",
         "",
-        "| method | best lr | seeds | final eval return | final per inner episode | average over training | frames "
+        f"| method | {'lr' if default_lrs else 'best lr'} | seeds | final eval return | final per inner episode "
+        "| average over training | frames "
         "| wall-clock | frames/s |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
@@ -417,9 +430,16 @@ def reference_lines(env_id: str, meta_episodes: int) -> list[tuple[float, str]]:
     return lines
 
 
-def aggregate(curves: list[Curve], out: str, final: bool = False, ci: float = 68, random_episodes: int = 512) -> dict:
+def aggregate(
+    curves: list[Curve],
+    out: str,
+    final: bool = False,
+    ci: float = 68,
+    random_episodes: int = 512,
+    default_lrs: bool = False,
+) -> dict:
     """Write {env}.png and {env}.md to `out` for every environment, and summary.md (one table, every environment);
-    return {env: {method: best lr}}."""
+    return {env: {method: best lr}}. default_lrs: the curves are each method's default rate (the captions say so)."""
     by_env = defaultdict(lambda: defaultdict(lambda: defaultdict(list)))
     for c in curves:
         by_env[c.env_id][c.method][c.lr].append(c)
@@ -435,7 +455,7 @@ def aggregate(curves: list[Curve], out: str, final: bool = False, ci: float = 68
         random = random_baseline(env_id, episodes) if env_id in envs.ENV_IDS else None
         references = reference_lines(env_id, episodes)
         plot(env_id, groups, best, os.path.join(out, f"{env_id}.png"), ci, random, references)
-        text = table(env_id, groups, best, final, ci, random, references)
+        text = table(env_id, groups, best, final, ci, random, references, default_lrs)
         with open(os.path.join(out, f"{env_id}.md"), "w") as f:
             f.write(text)
         print(text)
@@ -444,7 +464,8 @@ def aggregate(curves: list[Curve], out: str, final: bool = False, ci: float = 68
         chosen[env_id] = best
     with open(os.path.join(out, "summary.md"), "w") as f:
         f.write(
-            f"Every environment, each method at its best lr. Returns: mean over seeds ± half-width of the {ci:g}% "
+            f"Every environment, each method at its {'default' if default_lrs else 'best'} lr. Returns: mean over seeds "
+            f"± half-width of the {ci:g}% "
             "bootstrap CI (none for one seed); final = mean of the last 10% of the evaluations; success rate: the "
             "last inner episode's, on the training / held-out tasks (Meta-World); random policy: mean ± s.e.\n\n"
             "| environment | method | lr | seeds | frames | final eval return | average over training "
@@ -500,7 +521,7 @@ def main(argv=None):
         curves = [c for c in (truncated(c, args.max_frames) for c in curves) if c is not None]
     if not curves:
         raise SystemExit("error: no finished runs found in " + " ".join(args.sources))
-    return aggregate(curves, args.out, args.final, args.ci, args.random_meta_episodes)
+    return aggregate(curves, args.out, args.final, args.ci, args.random_meta_episodes, args.lrs == ["default"])
 
 
 if __name__ == "__main__":

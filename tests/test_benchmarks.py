@@ -185,6 +185,8 @@ def test_best_lr_by_average_or_final(tmp_path):
     no_random = ["--random-meta-episodes", "0"]
     chosen, _ = call(aggregate.main, [str(tmp_path), "--out", str(tmp_path / "d"), "--lrs", "default", *no_random])
     assert chosen == {"GridWorld": {"rnn_hn": "1e-3", "rnn": "1e-3"}}  # envs.LEARNING_RATES, not the best
+    assert (tmp_path / "d" / "summary.md").read_text().startswith("Every environment, each method at its default lr.")
+    assert "| method | lr | seeds |" in (tmp_path / "d" / "GridWorld.md").read_text()
     chosen, _ = call(aggregate.main, [str(tmp_path), "--out", str(tmp_path / "d"), "--lrs", "0.0003", *no_random])
     assert chosen == {"GridWorld": {"rnn_hn": "3e-4"}}
     chosen, _ = call(aggregate.main, [str(tmp_path), "--out", str(tmp_path / "final"), "--final"])
@@ -400,6 +402,18 @@ def test_diagnose_replays_the_runs_own_evaluation(tmp_path):
     torch.save({"script": "vi_hn.py", "args": {}}, tmp_path / "vae.pt")
     with pytest.raises(SystemExit, match="give --method, one of rnn, rnn_hn"):
         diagnose.main([str(tmp_path / "vae.pt")])
+
+
+def test_diagnose_counts_a_fall_in_every_inner_episode_not_only_the_last(tmp_path):
+    """Walker has 2 inner episodes per task, and an untrained policy's near-zero actions let the walker fall in each:
+    every fall counts (4 of 4 episodes on 2 tasks), not only the one that ends a meta-episode (2)."""
+    run_script("rnn", [*TINY, "--env-id", "Walker", "--seed", "5", "--checkpoint-interval", "1"], tmp_path)
+    logged = scalars(tmp_path)["eval/meta_episode_return"][-1]
+    (run_dir,) = glob.glob(str(tmp_path / "runs" / "*"))
+    (state,), _ = call(diagnose.main, [f"{run_dir}/state.pt", "--seed", "100005", "--tasks", "2"])
+    assert state["return"] == pytest.approx(logged, abs=1e-3) and state["episodes"] == 4
+    assert state["ended_early"] == 4 and state["episode_length"] < 200
+    assert state["return_without_survival_bonus"] == pytest.approx(state["return"] - 2 * state["episode_length"])
 
 
 def test_diagnose_on_meta_world_counts_every_success_and_the_closest_approach(tmp_path):

@@ -20,8 +20,8 @@ install it.
   inner episode ends: an episode succeeds if any of its steps does (`success` per step, `reports_success`), as
   Meta-World evaluates. The reference wrapper instead ends the episode on success (it returns `info['success']`
   as done; reference §4.6; `success_ends_episode=True` does that): with dense rewards of up to 10 a step, that
-  pays the agent to hover near the goal and never succeed (docs/differences.md). Dense v2 rewards, unchanged;
-  actions are passed through unchanged (metaworld clips the xyz part itself).
+  pays the agent to hover near the goal and never succeed (docs/differences.md, difference 17). Dense v2
+  rewards, unchanged; actions are passed through unchanged (metaworld clips the xyz part itself).
 - Observation: the package's 39-d vector; ML benchmarks are partially observable, so its last 3 entries (goal)
   are zero. `MetaVecEnv` appends the done flag (2 episodes per meta-episode, reference §1.2).
 - c_M (reference §3.7): ML10 — a one-hot over the 10 training classes followed by the 3-d goal position

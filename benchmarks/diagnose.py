@@ -3,8 +3,8 @@
     python benchmarks/diagnose.py sweeps/1M/runs/AntDir__rnn_hn_lr3e-4__73__*/state.pt
     python benchmarks/diagnose.py runs/CheetahVel__rnn__1__*/rnn.pt --method rnn --tasks 64
 
-For the end-to-end methods (rnn.py, rnn_hn.py): loads a run's saved training state (state.pt, which names its
-script) or a --save-model checkpoint (give --method), runs one meta-episode with deterministic actions on each of
+For any of the six methods: loads a run's saved training state (state.pt, which names its script; a run writes one
+after its last update) or a --save-model checkpoint (give --method), runs one meta-episode with deterministic actions on each of
 --tasks fresh tasks, as the scripts' evaluation does (with --seed S + 100000 and --tasks 16, the very tasks of the
 run's own evaluations), and prints
 
@@ -35,7 +35,8 @@ sys.path.insert(0, ROOT)
 
 import envs  # noqa: E402
 
-METHODS = ("rnn", "rnn_hn")  # the methods whose agent is a recurrent encoder under PPO (the same evaluate())
+METHODS = ("rnn", "rnn_hn", "vi_hn", "ti_naive", "ti", "ti_pp_hn")
+VAE_METHODS = METHODS[2:]  # their policy sees the encoder head's normalised output (their evaluate()'s latent_rms)
 SURVIVAL_BONUS = ("AntDir", "Walker")  # +1 for each step alive (reference §4.3, §4.4)
 
 
@@ -64,6 +65,10 @@ def diagnose(path: str, tasks: int = 16, seed: int = 12345, method: str | None =
     agent.load_state_dict(state["agent"])
     obs_rms = module.RunningMeanStd(vec.single_observation_space.shape)
     obs_rms.load_state_dict(state["normaliser_0"] if "normaliser_0" in state else state["obs_rms"])
+    latent_rms = None
+    if module.__name__ in VAE_METHODS:
+        latent_rms = module.RunningMeanStd()
+        latent_rms.load_state_dict(state["normaliser_1"] if "normaliser_1" in state else state["latent_rms"])
     task_env = vec.env
     obs, info = vec.reset()
     target = info["task"][:, 0].copy()
@@ -79,6 +84,8 @@ def diagnose(path: str, tasks: int = 16, seed: int = 12345, method: str | None =
         starts = torch.ones(tasks)
         while not finished.all():
             encoder_output = torch.where(starts.bool().unsqueeze(-1), encoder_prior, encoder_state)
+            if latent_rms is not None:
+                encoder_output = latent_rms.normalize(agent.encoder.head(encoder_output))
             action = agent.get_action_and_value(encoder_output, obs_rms.normalize(obs), deterministic=True)[0]
             next_obs, reward, terminations, truncations, info = vec.step(action.numpy())
             alive = ~finished
@@ -108,9 +115,7 @@ def diagnose(path: str, tasks: int = 16, seed: int = 12345, method: str | None =
     vec.close()
     out = {
         "env_id": args.env_id,
-        "update": state.get(
-            "iteration"
-        ),  # the PPO update a state.pt was saved after (a run saves one every --checkpoint-interval)
+        "update": state.get("iteration"),  # the PPO update a state.pt was saved after (None: a --save-model file)
         "return": returns.mean(),
         "episode_length": steps.mean() / vec.episodes_per_task,
         "ended_early": int(early.sum()),

@@ -399,9 +399,23 @@ def test_diagnose_replays_the_runs_own_evaluation(tmp_path):
     assert 0.9 < state["action_std"] < 1.1  # log-std starts at 0 and two tiny updates barely move it
     (model,) = diagnose.main([f"{run_dir}/rnn_hn.pt", "--method", "rnn_hn", "--seed", "100005", "--tasks", "2"])
     assert model["return"] == pytest.approx(logged, abs=1e-3) and model["update"] is None
-    torch.save({"script": "vi_hn.py", "args": {}}, tmp_path / "vae.pt")
-    with pytest.raises(SystemExit, match="give --method, one of rnn, rnn_hn"):
-        diagnose.main([str(tmp_path / "vae.pt")])
+    torch.save({"script": "ppo.py", "args": {}}, tmp_path / "other.pt")
+    with pytest.raises(SystemExit, match="give --method, one of rnn, rnn_hn, vi_hn, ti_naive, ti, ti_pp_hn"):
+        diagnose.main([str(tmp_path / "other.pt")])
+
+
+@pytest.mark.parametrize("method", diagnose.VAE_METHODS)
+def test_diagnose_replays_a_vae_methods_final_policy(method, tmp_path):
+    """The VAE methods' policy sees the normalised latent: diagnose.py replays their last evaluation too, from the
+    state.pt a run writes after its last update even when --checkpoint-interval (5) never came round (2 updates)."""
+    args = [*TINY, "--env-id", "CheetahDir", "--seed", "5", "--checkpoint-interval", "5", "--save-model"]
+    run_script(method, args + ["--precollect-frames", "0"], tmp_path)
+    logged = scalars(tmp_path)["eval/meta_episode_return"][-1]
+    (run_dir,) = glob.glob(str(tmp_path / "runs" / "*"))
+    (state,), stdout = call(diagnose.main, [f"{run_dir}/state.pt", "--seed", "100005", "--tasks", "2"])
+    assert state["return"] == pytest.approx(logged, abs=1e-3) and "(after update 2): CheetahDir" in stdout
+    (model,) = diagnose.main([f"{run_dir}/{method}.pt", "--method", method, "--seed", "100005", "--tasks", "2"])
+    assert model["return"] == pytest.approx(logged, abs=1e-3)
 
 
 def test_diagnose_counts_a_fall_in_every_inner_episode_not_only_the_last(tmp_path):

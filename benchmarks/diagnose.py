@@ -2,11 +2,13 @@
 
     python benchmarks/diagnose.py sweeps/1M/runs/AntDir__rnn_hn_lr3e-4__73__*/state.pt
     python benchmarks/diagnose.py runs/CheetahVel__rnn__1__*/rnn.pt --method rnn --tasks 64
+    python benchmarks/diagnose.py --untrained AntDir --method rnn_hn --run-seed 73   # the policy before training
 
 For any of the six methods: loads a run's saved training state (state.pt, which names its script; a run writes one
-after its last update) or a --save-model checkpoint (give --method), runs one meta-episode with deterministic actions on each of
---tasks fresh tasks, as the scripts' evaluation does (with --seed S + 100000 and --tasks 16, the very tasks of the
-run's own evaluations), and prints
+after its last update), a --save-model checkpoint (give --method), or with --untrained the agent a run starts from
+(its initialisation at --seed --run-seed: what training has to move away from), runs one meta-episode with
+deterministic actions on each of --tasks fresh tasks, as the scripts' evaluation does (with --seed S + 100000 and
+--tasks 16, the very tasks of the run's own evaluations), and prints
 
 - the mean meta-episode return, the mean episode length, and how many inner episodes ended early (Ant-Dir and
   Walker end one when the robot falls);
@@ -40,26 +42,55 @@ VAE_METHODS = METHODS[2:]  # their policy sees the encoder head's normalised out
 SURVIVAL_BONUS = ("AntDir", "Walker")  # +1 for each step alive (reference §4.3, §4.4)
 
 
+def method_module(method: str):
+    spec = importlib.util.spec_from_file_location(method, os.path.join(ROOT, f"{method}.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)  # the scripts run only under __main__
+    return module
+
+
+def check_env(env_id: str, source: str):
+    if env_id not in envs.MUJOCO_IDS + envs.METAWORLD_IDS:
+        valid = ", ".join(envs.MUJOCO_IDS + envs.METAWORLD_IDS)
+        raise SystemExit(f"error: {source}: a {env_id} run; diagnose.py reads {valid} runs")
+
+
 def load(path: str, method: str | None):
     """(the method's module, the saved state, its Args) from a state.pt or a --save-model checkpoint."""
     state = torch.load(path, map_location="cpu", weights_only=True)
     method = method or state.get("script", "")[: -len(".py")]
     if method not in METHODS:
         raise SystemExit(f"error: {path}: give --method, one of {', '.join(METHODS)} (got {method or 'none'})")
-    spec = importlib.util.spec_from_file_location(method, os.path.join(ROOT, f"{method}.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)  # the scripts run only under __main__
+    module = method_module(method)
     fields = module.Args.__dataclass_fields__
     args = module.Args(**{k: tuple(v) if isinstance(v, list) else v for k, v in state["args"].items() if k in fields})
-    if args.env_id not in envs.MUJOCO_IDS + envs.METAWORLD_IDS:
-        valid = ", ".join(envs.MUJOCO_IDS + envs.METAWORLD_IDS)
-        raise SystemExit(f"error: {path}: a {args.env_id} run; diagnose.py reads {valid} runs")
+    check_env(args.env_id, path)
     return module, state, args
 
 
-def diagnose(path: str, tasks: int = 16, seed: int = 12345, method: str | None = None) -> dict:
-    """One deterministic meta-episode on each of `tasks` fresh tasks of the run's env (env seed `seed`)."""
-    module, state, args = load(path, method)
+def untrained(method: str, env_id: str, run_seed: int):
+    """(module, state, Args) of the agent that `{method}.py --env-id env_id --seed run_seed` starts from: seeded as
+    the script seeds it, with the preset's sizes, the observation normaliser at its start (mean 0, variance 1)."""
+    check_env(env_id, f"--untrained {env_id}")
+    module = method_module(method)
+    args = module.Args(env_id=env_id, seed=run_seed)
+    for key, value in envs.preset(env_id, method).items():
+        if hasattr(args, key) and getattr(args, key) is None:
+            setattr(args, key, value)
+    torch.manual_seed(run_seed)
+    vec = envs.make(env_id, 1, seed=run_seed)
+    agent = module.Agent(vec, args)
+    fresh = {"normaliser_0": module.RunningMeanStd(vec.single_observation_space.shape).state_dict()}
+    if method in VAE_METHODS:
+        fresh["normaliser_1"] = module.RunningMeanStd((2 * args.latent_dim,)).state_dict()
+    vec.close()
+    return module, {"agent": agent.state_dict(), "iteration": 0, **fresh}, args
+
+
+def diagnose(loaded, tasks: int = 16, seed: int = 12345) -> dict:
+    """One deterministic meta-episode on each of `tasks` fresh tasks of the run's env (env seed `seed`); `loaded`
+    is what load() or untrained() returns."""
+    module, state, args = loaded
     vec = envs.make(args.env_id, tasks, seed=seed)
     agent = module.Agent(vec, args)
     agent.load_state_dict(state["agent"])
@@ -140,17 +171,31 @@ def diagnose(path: str, tasks: int = 16, seed: int = 12345, method: str | None =
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("paths", nargs="+", metavar="PATH", help="state.pt files or --save-model checkpoints")
+    parser.add_argument("paths", nargs="*", metavar="PATH", help="state.pt files or --save-model checkpoints")
     parser.add_argument("--tasks", type=int, default=16, help="fresh tasks, one meta-episode each (default: 16)")
     parser.add_argument("--seed", type=int, default=12345, help="the evaluation env's seed (default: 12345)")
     parser.add_argument("--method", choices=METHODS, help="the run's script (default: the one state.pt names)")
+    parser.add_argument(
+        "--untrained",
+        metavar="ENV_ID",
+        help="instead of PATHs: the agent --method starts from on ENV_ID with --seed --run-seed, before any update",
+    )
+    parser.add_argument("--run-seed", type=int, default=1, help="with --untrained: the run's --seed (default: 1)")
     args = parser.parse_args(argv)
     if args.tasks < 2:
         parser.error(f"--tasks must be at least 2 (for the Cheetah-Vel fit), got {args.tasks}")
+    if bool(args.paths) == bool(args.untrained):
+        parser.error("give either PATHs or --untrained ENV_ID")
+    if args.untrained and not args.method:
+        parser.error("--untrained needs --method")
+    sources = [(path, load(path, args.method)) for path in args.paths]
+    if args.untrained:
+        name = f"untrained {args.method}.py --env-id {args.untrained} --seed {args.run_seed}"
+        sources.append((name, untrained(args.method, args.untrained, args.run_seed)))
     results = []
-    for path in args.paths:
-        r = diagnose(path, args.tasks, args.seed, args.method)
-        where = path if r["update"] is None else f"{path} (after update {r['update']})"
+    for path, loaded in sources:
+        r = diagnose(loaded, args.tasks, args.seed)
+        where = path if r["update"] is None or args.untrained else f"{path} (after update {r['update']})"
         line = (
             f"{where}: {r['env_id']}, {args.tasks} tasks: return {r['return']:.2f}; "
             f"episode length {r['episode_length']:.1f}, "

@@ -418,6 +418,30 @@ def test_diagnose_replays_a_vae_methods_final_policy(method, tmp_path):
     assert model["return"] == pytest.approx(logged, abs=1e-3)
 
 
+@pytest.mark.parametrize("method", ["rnn_hn", "vi_hn"])
+def test_diagnose_untrained_is_the_agent_a_run_starts_from(method, tmp_path):
+    """--untrained builds the agent `{method}.py --seed 5` starts from: after one update at lr 1e-12 a run's agent is
+    the same to 1e-9 (each Adam step moves a parameter by about lr); a run at the real rate has moved away."""
+    import torch
+
+    rates = ["--lr", "1e-12"] + ([] if method == "rnn_hn" else ["--lr-vae", "1e-12", "--precollect-frames", "0"])
+    args = [*TINY, "--env-id", "CheetahDir", "--seed", "5", "--total-timesteps", "16", "--checkpoint-interval", "1"]
+    run_script(method, args + rates, tmp_path / "frozen")
+    run_script(method, args + rates[4:], tmp_path / "default")
+    _, start, _ = diagnose.untrained(method, "CheetahDir", 5)
+    for run, same in (("frozen", True), ("default", False)):
+        (state_pt,) = glob.glob(str(tmp_path / run / "runs" / "*" / "state.pt"))
+        agent = torch.load(state_pt, weights_only=True)["agent"]
+        assert agent.keys() == start["agent"].keys()
+        close = all(torch.allclose(agent[k], start["agent"][k], rtol=0, atol=1e-9) for k in agent)
+        assert close == same, run
+    (r,), stdout = call(diagnose.main, ["--untrained", "CheetahDir", "--method", method, "--run-seed", "5"])
+    assert stdout.startswith(f"untrained {method}.py --env-id CheetahDir --seed 5: CheetahDir, 16 tasks: return")
+    assert r["update"] == 0 and r["action_std"] == 1.0  # log-std starts at 0
+    with pytest.raises(SystemExit, match="a GridWorld run; diagnose.py reads CheetahDir"):
+        diagnose.main(["--untrained", "GridWorld", "--method", method])
+
+
 def test_diagnose_counts_a_fall_in_every_inner_episode_not_only_the_last(tmp_path):
     """Walker has 2 inner episodes per task, and an untrained policy's near-zero actions let the walker fall in each:
     every fall counts (4 of 4 episodes on 2 tasks), not only the one that ends a meta-episode (2)."""

@@ -18,8 +18,9 @@ deterministic actions on each of --tasks fresh tasks, as the scripts' evaluation
 - on Cheetah-Vel, a least-squares fit of each task's mean forward speed over its last 100 steps against the target:
   a policy blind to the target has slope 0, one that tracks it exactly slope 1 and intercept 0;
 - on Meta-World, how many inner episodes succeeded (at any step) and after how many steps, on average, they first
-  did; the closest the gripper came to the goal in each episode that did not succeed (mean over those; on reach,
-  success is coming within 0.05), and the mean reward per step.
+  did; in each episode that did not succeed (mean over those), the closest the gripper (on reach) or the object (on
+  the other tasks) came to the goal, success being within 0.05 on reach and push, 0.07 on pick-place, and the
+  closest the gripper came to the object; and the mean reward per step.
 """
 
 from __future__ import annotations
@@ -107,7 +108,8 @@ def diagnose(loaded, tasks: int = 16, seed: int = 12345) -> dict:
     finished = np.zeros(tasks, bool)
     returns, steps, early, action_sizes, speeds = np.zeros(tasks), np.zeros(tasks), np.zeros(tasks, int), [], []
     episode = np.zeros(tasks, int)  # the inner episode each task is in
-    closest = np.full((tasks, vec.episodes_per_task), np.inf)  # Meta-World: gripper-to-goal distance, per episode
+    closest = np.full((tasks, vec.episodes_per_task), np.inf)  # Meta-World: distance to the goal, per episode
+    to_object = np.full((tasks, vec.episodes_per_task), np.nan)  # Meta-World but reach: gripper to object
     first_success = np.full((tasks, vec.episodes_per_task), np.nan)  # Meta-World: its step, per episode
     step_in_episode = np.zeros(tasks, int)
     with torch.no_grad():
@@ -126,9 +128,14 @@ def diagnose(loaded, tasks: int = 16, seed: int = 12345) -> dict:
                 new = alive & task_env.success & np.isnan(first_success[np.arange(tasks), episode])
                 first_success[new, episode[new]] = step_in_episode[new]
                 for i in np.flatnonzero(alive & ~info["inner_done"]):  # an episode that ended was reset in step
-                    env = task_env.active[i].unwrapped
-                    distance = np.linalg.norm(env.tcp_center - env._target_pos)
-                    closest[i, episode[i]] = min(closest[i, episode[i]], distance)
+                    env, k = task_env.active[i].unwrapped, episode[i]
+                    # reach succeeds when the gripper is at the goal; the other tasks when the object is
+                    if type(env).__name__.startswith("SawyerReach"):
+                        closest[i, k] = min(closest[i, k], np.linalg.norm(env.tcp_center - env._target_pos))
+                        continue
+                    obj = env._get_pos_objects()[:3]
+                    closest[i, k] = min(closest[i, k], np.linalg.norm(obj - env._target_pos))
+                    to_object[i, k] = np.fmin(to_object[i, k], np.linalg.norm(env.tcp_center - obj))
             returns += reward * alive
             steps += alive
             early += ended  # every inner episode, not only a meta-episode's last
@@ -161,6 +168,8 @@ def diagnose(loaded, tasks: int = 16, seed: int = 12345) -> dict:
         out["successes"] = int(succeeded.sum())
         out["steps_to_success"] = first_success[succeeded].mean() if succeeded.any() else float("nan")
         out["closest_to_goal"] = closest[~succeeded].mean() if (~succeeded).any() else float("nan")  # nan: all did
+        unsolved = to_object[~succeeded]
+        out["closest_to_object"] = np.nanmean(unsolved) if (~np.isnan(unsolved)).any() else float("nan")
         out["reward_per_step"] = returns.sum() / steps.sum()
     if speeds:  # Cheetah-Vel: one inner episode of 200 steps
         speed = np.array(speeds)[-100:].mean(0)
@@ -213,10 +222,10 @@ def main(argv=None):
             line += f"; {r['successes']} of {r['episodes']} episodes succeeded"
             if r["successes"]:
                 line += f" (first after {r['steps_to_success']:.1f} steps on average)"
-            line += (
-                f"; closest gripper-to-goal distance in the episodes without success {r['closest_to_goal']:.3f}, "
-                f"reward per step {r['reward_per_step']:.2f}"
-            )
+            line += f"; in the episodes without success, closest to the goal {r['closest_to_goal']:.3f}"
+            if not np.isnan(r["closest_to_object"]):
+                line += f", gripper closest to the object {r['closest_to_object']:.3f}"
+            line += f"; reward per step {r['reward_per_step']:.2f}"
         print(line, flush=True)
         results.append(r)
     return results

@@ -472,6 +472,21 @@ def test_diagnose_on_meta_world_counts_every_success_and_the_closest_approach(tm
     assert f"{successes} of 4 episodes succeeded" in stdout
 
 
+def test_diagnose_on_push_measures_the_object_and_the_gripper_to_it():
+    """Push succeeds when the object is within 0.05 of the goal, so diagnose.py reports how close the object came, and
+    how close the gripper came to the object. An untrained policy that never reaches the object leaves it where
+    it started: its closest approach is its starting distance to the goal (up to the object settling)."""
+    pytest.importorskip("metaworld", reason="Meta-World envs need the optional package: pip install metaworld==3.1.1")
+    (r,), stdout = call(diagnose.main, ["--untrained", "ML1-push", "--method", "rnn", "--tasks", "2"])
+    assert r["successes"] == 0 and r["closest_to_object"] > 0.05
+    vec = envs.make("ML1-push", 2, seed=12345)  # diagnose.py's default evaluation seed: the same tasks
+    vec.reset()
+    start = [np.linalg.norm(e.unwrapped._get_pos_objects() - e.unwrapped._target_pos) for e in vec.env.active]
+    vec.close()
+    assert r["closest_to_goal"] == pytest.approx(np.mean(start), abs=5e-3)
+    assert f"closest to the goal {r['closest_to_goal']:.3f}, gripper closest to the object" in stdout
+
+
 @pytest.mark.parametrize("method", METHODS)
 def test_a_shorter_run_is_the_prefix_of_a_longer_one(method, tmp_path):
     """What a pilot read off a longer run's first frames (aggregate --max-frames) relies on: nothing before frame N

@@ -48,8 +48,8 @@ class Args:
     eval_checkpoint: str | None = None
     """evaluate this checkpoint on --num-eval-tasks fresh tasks, print the returns and exit (no training)"""
     checkpoint_interval: int | None = None
-    """write the whole training state to {run dir}/state.pt every this many updates, after the last one, and on
-    SIGTERM (0: only on SIGTERM); --resume continues from it"""
+    """write the whole training state to {run dir}/state.pt every this many updates, and on SIGTERM (0: only on
+    SIGTERM); --resume continues from it"""
     resume: str | None = None
     """continue the run in this run directory from its state.pt, exactly as if it had not stopped; the run's own
     arguments apply, except --total-timesteps (to extend it), --checkpoint-interval, --save-model, --capture-video,
@@ -1026,9 +1026,7 @@ if __name__ == "__main__":
                 f"meta-episode return: train {train:.2f}  eval {last_eval:.2f}",
                 flush=True,
             )
-        # a state every --checkpoint-interval updates and after the last one (diagnose.py reads the final policy)
-        last = iteration == args.num_iterations
-        if preempted or args.checkpoint_interval and (iteration % args.checkpoint_interval == 0 or last):
+        if preempted or args.checkpoint_interval and iteration % args.checkpoint_interval == 0:
             writer.flush()  # the points logged up to this update are on disk before the state that follows them
             state = {"script": os.path.basename(__file__), "args": vars(args), "iteration": iteration}
             state |= {name: part.state_dict() for name, part in stateful.items()} | {"rng": rng_state()}

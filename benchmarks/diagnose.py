@@ -4,8 +4,9 @@
     python benchmarks/diagnose.py runs/CheetahVel__rnn__1__*/rnn.pt --method rnn --tasks 64
     python benchmarks/diagnose.py --untrained AntDir --method rnn_hn --run-seed 73   # the policy before training
 
-For any of the six methods: loads a run's saved training state (state.pt, which names its script; a run writes one
-after its last update), a --save-model checkpoint (give --method), or with --untrained the agent a run starts from
+For any of the six methods: loads a run's saved training state (state.pt, which names its script: the state after
+its last multiple of --checkpoint-interval updates), its --save-model checkpoint (the final policy; give --method),
+or with --untrained the agent a run starts from
 (its initialisation at --seed --run-seed: what training has to move away from), runs one meta-episode with
 deterministic actions on each of --tasks fresh tasks, as the scripts' evaluation does (with --seed S + 100000 and
 --tasks 16, the very tasks of the run's own evaluations), and prints

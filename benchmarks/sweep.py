@@ -15,11 +15,11 @@ One run is exactly the command a user types, run with its working directory in t
 
 Re-launching a sweep finishes it: a run with a .done marker (written when its command exits 0), or whose event files
 hold its last evaluation (runs/ copied back from a cluster), is skipped; an unfinished run whose directory holds a
-state.pt (written every --checkpoint-interval updates, after the last, and on SIGTERM) continues from it with
---resume, exactly as if it had not stopped; one without is run again from scratch. A run the sweep finished at a
-smaller --total-timesteps continues from its last state.pt to the new budget when that gives the numbers a fresh run
-would (no lr annealing; in ti.py and ti_pp_hn.py a multi-task phase set by --ti-warmup-updates); otherwise it runs
-again. The SLURM array does the same: each task
+state.pt (written every --checkpoint-interval updates, and on SIGTERM) continues from it with --resume, exactly as
+if it had not stopped; one without is run again from scratch. A run the sweep finished at a smaller
+--total-timesteps continues from its last state.pt to the new budget when that gives the numbers a fresh run would
+(no lr annealing; in ti.py and ti_pp_hn.py a multi-task phase set by --ti-warmup-updates; export it first: the
+longer run drops what it logged after that state); otherwise it runs again. The SLURM array does the same: each task
 resumes its run's state.pt if one exists, SLURM warns it (SIGTERM) 5 minutes before its time limit, and a task that
 saved its state that way requeues itself. --export DIR writes each finished run's evaluation curve to
 DIR/{env}__{method}__lr{L}__s{S}.csv (benchmarks/run.py's columns) with a .json beside it (frames, wall-clock,
@@ -137,8 +137,9 @@ def command(run: Run, threads: int, total_timesteps: int | None = None, script_a
 
 def identity(cmd: list[str], *ignore: str) -> list[str]:
     """What makes two commands the same run: everything but the interpreter and what leaves its numbers alone
-    (--threads, --resume, --checkpoint-interval), and the flags `ignore` (each with its value)."""
-    args = cmd[2:]
+    (--threads, --resume, --checkpoint-interval with their values, the switch --save-model), and the flags `ignore`
+    (each with its value)."""
+    args = [a for a in cmd[2:] if a != "--save-model"]
     for flag in ("--threads", "--resume", "--checkpoint-interval", *ignore):
         if flag in args:
             i = args.index(flag)
@@ -198,9 +199,8 @@ def extendable(run: Run, cmd: list[str], out: str, total_timesteps: int | None) 
     `total_timesteps`, when that gives the numbers a fresh run would: the same command but for --total-timesteps, no
     learning-rate annealing (its schedule spans the budget; MC-LS's preset anneals) and, in ti.py and ti_pp_hn.py, a
     multi-task phase set by --ti-warmup-updates (the preset's is capped at 5% of the budget). None otherwise. The
-    state.pt is the one written after the shorter run's last update (runs on code before the final save have only the
-    last multiple of --checkpoint-interval: the resumed run redoes the updates after it, and TensorBoard drops what
-    the shorter run logged after it, its final evaluation among them)."""
+    state.pt is the last one written (every --checkpoint-interval updates), so the resumed run redoes the updates after
+    it, and TensorBoard drops what the shorter run logged after it (its final evaluation among them)."""
     done = _paths(out, run)[1]
     if total_timesteps is None or not os.path.exists(done):
         return None

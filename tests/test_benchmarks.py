@@ -406,9 +406,9 @@ def test_diagnose_replays_the_runs_own_evaluation(tmp_path):
 
 @pytest.mark.parametrize("method", diagnose.VAE_METHODS)
 def test_diagnose_replays_a_vae_methods_final_policy(method, tmp_path):
-    """The VAE methods' policy sees the normalised latent: diagnose.py replays their last evaluation too, from the
-    state.pt a run writes after its last update even when --checkpoint-interval (5) never came round (2 updates)."""
-    args = [*TINY, "--env-id", "CheetahDir", "--seed", "5", "--checkpoint-interval", "5", "--save-model"]
+    """The VAE methods' policy sees the normalised latent: diagnose.py replays their last evaluation too, from their
+    state.pt and from their --save-model checkpoint."""
+    args = [*TINY, "--env-id", "CheetahDir", "--seed", "5", "--checkpoint-interval", "1", "--save-model"]
     run_script(method, args + ["--precollect-frames", "0"], tmp_path)
     logged = scalars(tmp_path)["eval/meta_episode_return"][-1]
     (run_dir,) = glob.glob(str(tmp_path / "runs" / "*"))
@@ -583,6 +583,7 @@ def test_only_runs_that_match_a_fresh_run_are_extended(method, env_id, extra, ex
     assert (sweep.extendable(run, new, out, 2000) == run_dir) == extends
     assert sweep.extendable(run, old, out, 1000) is None and sweep.extendable(run, new, out, 500) is None
     assert sweep.extendable(run, new + ["--gamma", "0.9"], out, 2000) is None  # another command
+    assert (sweep.extendable(run, new + ["--save-model"], out, 2000) == run_dir) == extends  # the same numbers
 
 
 def test_slurm_task_resumes_only_its_own_state(tmp_path):

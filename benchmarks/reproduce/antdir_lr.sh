@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 python benchmarks/sweep.py --methods rnn_hn --env-ids AntDir --seeds 73 --lrs 1e-3 --total-timesteps 1000000 \
-    --out sweeps/AntDir_lr --export docs/results/AntDir_lr_1M -- --eval-interval 5 --checkpoint-interval 10
+    --out sweeps/AntDir_lr --export docs/results/AntDir_lr_1M -- --eval-interval 5 --checkpoint-interval 10 --save-model
 python benchmarks/aggregate.py docs/results/1M/AntDir__rnn_hn__lr3e-4__s73.csv \
     docs/results/1M/AntDir__rnn_hn__lr3e-4__s20.csv docs/results/AntDir_lr_1M/AntDir__rnn_hn__lr1e-3__s73.csv \
     --env-ids AntDir --out docs/results/AntDir_lr_1M

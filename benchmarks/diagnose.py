@@ -79,9 +79,10 @@ def untrained(method: str, env_id: str, run_seed: int):
     for key, value in envs.preset(env_id, method).items():
         if hasattr(args, key) and getattr(args, key) is None:
             setattr(args, key, value)
-    torch.manual_seed(run_seed)
     vec = envs.make(env_id, 1, seed=run_seed)
-    agent = module.Agent(vec, args)
+    with torch.random.fork_rng(devices=[]):  # seeded as the script is, leaving the caller's generator as it was
+        torch.manual_seed(run_seed)
+        agent = module.Agent(vec, args)
     fresh = {"normaliser_0": module.RunningMeanStd(vec.single_observation_space.shape).state_dict()}
     if method in VAE_METHODS:
         fresh["normaliser_1"] = module.RunningMeanStd((2 * args.latent_dim,)).state_dict()

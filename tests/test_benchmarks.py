@@ -428,7 +428,9 @@ def test_diagnose_untrained_is_the_agent_a_run_starts_from(method, tmp_path):
     args = [*TINY, "--env-id", "CheetahDir", "--seed", "5", "--total-timesteps", "16", "--checkpoint-interval", "1"]
     run_script(method, args + rates, tmp_path / "frozen")
     run_script(method, args + rates[4:], tmp_path / "default")
+    before = torch.random.get_rng_state()
     _, start, _ = diagnose.untrained(method, "CheetahDir", 5)
+    assert torch.equal(torch.random.get_rng_state(), before)  # the caller's generator is left as it was
     for run, same in (("frozen", True), ("default", False)):
         (state_pt,) = glob.glob(str(tmp_path / run / "runs" / "*" / "state.pt"))
         agent = torch.load(state_pt, weights_only=True)["agent"]

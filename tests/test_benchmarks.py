@@ -474,6 +474,31 @@ def test_diagnose_on_meta_world_counts_every_success_and_the_closest_approach(tm
     assert f"{successes} of 4 episodes succeeded" in stdout
 
 
+@pytest.mark.filterwarnings("ignore:Constant")  # metaworld's policies warn when an action saturates; the env clips
+def test_diagnose_on_meta_world_counts_the_successes_of_a_policy_that_succeeds(monkeypatch):
+    """Meta-World's scripted reach policy, told the goal, succeeds in every episode (baselines.py). Put in place of
+    the agent's actions, diagnose.py counts 4 of 4 successes, has no closest approach to report (every episode
+    succeeded) and replays the return baselines.py measures on the same tasks."""
+    pytest.importorskip("metaworld", reason="Meta-World envs need the optional package: pip install metaworld==3.1.1")
+    import torch
+
+    made, policies, real_make = [], {}, envs.make
+    monkeypatch.setattr(envs, "make", lambda *a, **k: made.append(real_make(*a, **k)) or made[-1])
+
+    def scripted(self, encoder_output, obs, action=None, deterministic=False):
+        # the untrained normaliser (mean 0, variance 1) passes the observation through, to within 1e-8
+        return (torch.tensor(baselines.scripted_actions(made[-1], obs.numpy(), policies)), None, None, None)
+
+    loaded = diagnose.untrained("rnn", "ML1-reach", 5)
+    monkeypatch.setattr(loaded[0].Agent, "get_action_and_value", scripted)
+    r = diagnose.diagnose(loaded, tasks=2, seed=12345)
+    assert r["successes"] == 4 == r["episodes"] and 1 <= r["steps_to_success"] < 100
+    assert np.isnan(r["closest_to_goal"]) and np.isnan(r["closest_to_object"])
+    monkeypatch.setattr(envs, "make", real_make)
+    returns, _, successes = baselines.policy_returns("ML1-reach", 2, seed=12345, policy="scripted")
+    assert successes.all() and r["return"] == pytest.approx(returns.mean(), rel=1e-4)
+
+
 def test_diagnose_on_push_measures_the_object_and_the_gripper_to_it():
     """Push succeeds when the object is within 0.05 of the goal, so diagnose.py reports how close the object came, and
     how close the gripper came to the object. An untrained policy that never reaches the object leaves it where

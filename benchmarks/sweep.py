@@ -16,25 +16,28 @@ One run is exactly the command a user types, run with its working directory in t
 Re-launching a sweep finishes it: a run with a .done marker (written when its command exits 0), or whose event files
 hold its last evaluation (runs/ copied back from a cluster), is skipped; an unfinished run whose directory holds a
 state.pt (written every --checkpoint-interval updates, and on SIGTERM) continues from it with --resume, exactly as
-if it had not stopped; one without is run again from scratch. A run the sweep finished at a smaller
---total-timesteps continues from its last state.pt to the new budget when that gives the numbers a fresh run would
-(no lr annealing; in ti.py and ti_pp_hn.py a multi-task phase set by --ti-warmup-updates; export it first: the
-longer run drops what it logged after that state); otherwise it runs again. The SLURM array does the same: each task
-resumes its run's state.pt if one exists, SLURM warns it (SIGTERM) 5 minutes before its time limit, and a task that
-saved its state that way requeues itself. --export DIR writes each finished run's evaluation curve to
-DIR/{env}__{method}__lr{L}__s{S}.csv (benchmarks/run.py's columns) with a .json beside it (frames, wall-clock,
-frames/s, command, and "code": the commits its attempts ran on, from the launch lines of its log), small enough to
-commit; --no-run exports without running anything.
+if it had not stopped; one without is run again from scratch. A sweep stopped by SIGTERM passes it on to its runs,
+and one killed outright (SIGKILL) has the kernel send it to them (Linux), so each saves its state and exits. A run
+the sweep finished at a smaller --total-timesteps continues from its last state.pt to the new budget when that gives
+the numbers a fresh run would (no lr annealing; in ti.py and ti_pp_hn.py a multi-task phase set by
+--ti-warmup-updates; export it first: the longer run drops what it logged after that state); otherwise it runs
+again. The SLURM array does the same: each task resumes its run's state.pt if one exists, SLURM warns it (SIGTERM) 5
+minutes before its time limit, and a task that saved its state that way requeues itself. --export DIR writes each
+finished run's evaluation curve to DIR/{env}__{method}__lr{L}__s{S}.csv (benchmarks/run.py's columns) with a .json
+beside it (frames, wall-clock, frames/s, command, and "code": the commits its attempts ran on, from the launch lines
+of its log), small enough to commit; --no-run exports without running anything.
 """
 
 from __future__ import annotations
 
 import argparse
+import ctypes
 import glob
 import json
 import os
 import re
 import shlex
+import signal
 import subprocess
 import sys
 import time
@@ -227,8 +230,22 @@ def _duration(seconds: float) -> str:
     return f"{seconds // 60}m{seconds % 60:02d}s" if seconds >= 60 else f"{seconds}s"
 
 
+def _stop_with_parent():
+    """In a run's process before it starts (Linux): SIGTERM it when the sweep dies, even by SIGKILL, so that it saves
+    its state and exits instead of finishing as an orphan that no .done marker will record."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # 1: PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # no prctl outside Linux: a killed sweep's runs finish on their own there
+        pass
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
 def execute(jobs: list[tuple[Run, list[str]]], out: str, workers: int, threads: int, total: int, skipped: int):
-    """Run the commands with at most `workers` at a time; return {"finished": [...], "failed": [(run, log)]}."""
+    """Run the commands with at most `workers` at a time; return {"finished": [...], "failed": [(run, log)]}.
+    SIGTERM or Ctrl-C stops the runs in progress, each saving its state (SIGTERM), for the next launch to resume."""
     os.makedirs(os.path.join(out, "logs"), exist_ok=True)
     queue, running, durations = deque(jobs), {}, []
     result = {"finished": [], "failed": []}
@@ -255,9 +272,12 @@ def execute(jobs: list[tuple[Run, list[str]]], out: str, workers: int, threads: 
             f.write(f"# {time.strftime('%Y-%m-%d %H:%M:%S')} (cwd {os.path.abspath(out)}, code {version}): ")
             f.write(shlex.join(cmd) + "\n")
             f.flush()
-            process = subprocess.Popen(cmd, cwd=out, stdout=f, stderr=subprocess.STDOUT, env=env)
+            process = subprocess.Popen(
+                cmd, cwd=out, stdout=f, stderr=subprocess.STDOUT, env=env, preexec_fn=_stop_with_parent
+            )
             running[process] = (run, cmd, time.time(), f)
 
+    previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
         launch()
         progress()
@@ -286,6 +306,7 @@ def execute(jobs: list[tuple[Run, list[str]]], out: str, workers: int, threads: 
                 launch()
                 progress()
     except KeyboardInterrupt:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second SIGTERM (a whole process group's) waits with us
         for process, (run, _, _, f) in running.items():
             process.terminate()
             process.wait()
@@ -293,6 +314,8 @@ def execute(jobs: list[tuple[Run, list[str]]], out: str, workers: int, threads: 
             result["failed"].append((run, _paths(out, run)[0]))
         print("interrupted: the runs in progress were stopped; launch again to finish them", flush=True)
         result["interrupted"] = True
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     return result
 
 

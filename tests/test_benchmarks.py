@@ -571,6 +571,39 @@ def test_killed_sweep_relaunched_is_the_uninterrupted_sweep(tmp_path):
         assert read_run(a)["scalars"]["losses/value_loss"] == read_run(b)["scalars"]["losses/value_loss"]
 
 
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL])
+def test_a_sweep_stopped_alone_stops_its_runs_with_their_state_saved(sig, tmp_path):
+    """The sweep's process signalled alone (not its process group): SIGTERM is passed on to the runs, and a SIGKILLed
+    sweep's runs get SIGTERM from the kernel (PR_SET_PDEATHSIG); each saves its state and exits, none is left to
+    finish as an orphan without a .done marker, and the next launch resumes both."""
+    out = str(tmp_path)
+    argv = [*RESUMABLE, "--out", out, *RESUMABLE_ARGS]
+    long = [a if a != str(16 * 12) else str(16 * 100_000) for a in argv]  # far longer than the test waits
+    process = subprocess.Popen(
+        [sys.executable, os.path.join(ROOT, "benchmarks", "sweep.py"), *long],
+        start_new_session=True,
+        text=True,
+        stdout=subprocess.PIPE,
+    )
+    wait_for_states(out, 2)
+    runs = subprocess.run(["pgrep", "-P", str(process.pid)], capture_output=True, text=True).stdout.split()
+    assert len(runs) == 2
+    process.send_signal(sig)
+    stdout = process.communicate(timeout=120)[0]
+    assert process.returncode == (130 if sig == signal.SIGTERM else -signal.SIGKILL)
+    if sig == signal.SIGTERM:
+        assert "interrupted: the runs in progress were stopped" in stdout
+    deadline = time.time() + 120
+    while any(os.path.exists(f"/proc/{pid}") and open(f"/proc/{pid}/stat").read().split()[2] != "Z" for pid in runs):
+        assert time.time() < deadline, "a run outlived its sweep"
+        time.sleep(0.05)
+    logs = sorted(glob.glob(os.path.join(out, "logs", "*.log")))
+    assert len(logs) == 2 and all("SIGTERM: state saved" in open(log).read() for log in logs)
+    assert not glob.glob(os.path.join(out, "logs", "*.done"))
+    rc, stdout = call(sweep.main, [*argv, "--dry-run"])
+    assert stdout.count("resuming GridWorld__rnn__lr1e-3__s") == 2, stdout
+
+
 def test_sweep_extended_to_a_larger_budget_is_the_sweep_run_at_it(tmp_path):
     """A finished run continues from its last state.pt (after update 4 of 5: update 5 and the final evaluation are
     redone) to the larger budget, with the numbers of a run made at that budget."""

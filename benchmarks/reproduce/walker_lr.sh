@@ -13,5 +13,5 @@ python benchmarks/aggregate.py docs/results/1M/Walker__rnn__lr1e-3__s73.csv docs
     docs/results/Walker_lr_1M/Walker__rnn__lr3e-4__s73.csv docs/results/Walker_lr_1M/Walker__rnn__lr3e-4__s20.csv \
     --env-ids Walker --out docs/results/Walker_lr_1M
 for seed in 73 20; do
-    python benchmarks/diagnose.py sweeps/Walker_lr/runs/Walker__rnn_lr3e-4__${seed}__*/rnn.pt --method rnn
+    python benchmarks/diagnose.py sweeps/Walker_lr/runs/Walker__rnn_lr3e-4__${seed}__*/rnn_lr3e-4.pt --method rnn
 done

@@ -16,4 +16,4 @@ for seed in 73 20; do
         python benchmarks/diagnose.py --untrained AntDir --method "$method" --run-seed "$seed" --seed $((seed + 100000))
     done
 done
-python benchmarks/diagnose.py sweeps/AntDir_lr/runs/AntDir__rnn_hn_lr1e-3__73__*/rnn_hn.pt --method rnn_hn
+python benchmarks/diagnose.py sweeps/AntDir_lr/runs/AntDir__rnn_hn_lr1e-3__73__*/rnn_hn_lr1e-3.pt --method rnn_hn

@@ -571,6 +571,15 @@ def test_killed_sweep_relaunched_is_the_uninterrupted_sweep(tmp_path):
         assert read_run(a)["scalars"]["losses/value_loss"] == read_run(b)["scalars"]["losses/value_loss"]
 
 
+def _stat(pid):
+    """[state, parent pid] of a process from /proc (Linux), [] once it is gone."""
+    try:
+        fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    except (FileNotFoundError, ProcessLookupError):
+        return []
+    return fields[:2]
+
+
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL])
 def test_a_sweep_stopped_alone_stops_its_runs_with_their_state_saved(sig, tmp_path):
     """The sweep's process signalled alone (not its process group): SIGTERM is passed on to the runs, and a SIGKILLed
@@ -586,7 +595,7 @@ def test_a_sweep_stopped_alone_stops_its_runs_with_their_state_saved(sig, tmp_pa
         stdout=subprocess.PIPE,
     )
     wait_for_states(out, 2)
-    runs = subprocess.run(["pgrep", "-P", str(process.pid)], capture_output=True, text=True).stdout.split()
+    runs = [pid for pid in os.listdir("/proc") if pid.isdigit() and _stat(pid)[1:2] == [str(process.pid)]]
     assert len(runs) == 2
     process.send_signal(sig)
     stdout = process.communicate(timeout=120)[0]
@@ -594,7 +603,7 @@ def test_a_sweep_stopped_alone_stops_its_runs_with_their_state_saved(sig, tmp_pa
     if sig == signal.SIGTERM:
         assert "interrupted: the runs in progress were stopped" in stdout
     deadline = time.time() + 120
-    while any(os.path.exists(f"/proc/{pid}") and open(f"/proc/{pid}/stat").read().split()[2] != "Z" for pid in runs):
+    while any(_stat(pid)[:1] not in ([], ["Z"]) for pid in runs):  # gone, or a zombie: ended
         assert time.time() < deadline, "a run outlived its sweep"
         time.sleep(0.05)
     logs = sorted(glob.glob(os.path.join(out, "logs", "*.log")))

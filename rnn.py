@@ -112,6 +112,11 @@ class Args:
     """size of the policy's latent embedding Linear(2 * latent_dim -> latent_embed_dim) + tanh"""
     policy_hidden_sizes: tuple[int, ...] | None = None
     """hidden layer sizes of the actor and critic MLPs"""
+    pass_state: bool = False
+    """RNN+S, the authors' ablation (paper Fig. 8a, docs/reference.md §3.1): also feed the policy the current state,
+    Linear(normalised state -> policy_state_embed_dim) + tanh, concatenated with the latent embedding"""
+    policy_state_embed_dim: int | None = None
+    """size of RNN+S's state embedding (used with --pass-state only)"""
 
     # to be filled in runtime
     batch_size: int = 0
@@ -265,11 +270,16 @@ class Agent(nn.Module):
         action_dim = 1 if self.discrete else envs.single_action_space.shape[0]
         n_out = envs.single_action_space.n if self.discrete else action_dim
         self.encoder = Encoder(obs_dim, action_dim, args)
-        # the policy sees the latent alone: concat(mu, logvar) -> Linear -> tanh; `obs` below is unused (reference §3.1)
+        # the policy sees the latent alone: concat(mu, logvar) -> Linear -> tanh; `obs` below is unused (reference §3.1),
+        # unless --pass-state (RNN+S) concatenates a state embedding, as RNN+HN's base nets get it
         self.latent_embed = nn.Sequential(nn.Linear(2 * args.latent_dim, args.latent_embed_dim), nn.Tanh())
+        self.state_embed = None
+        if args.pass_state:
+            self.state_embed = nn.Sequential(nn.Linear(obs_dim, args.policy_state_embed_dim), nn.Tanh())
+        in_dim = args.latent_embed_dim + (args.policy_state_embed_dim if args.pass_state else 0)
         h1, h2 = args.policy_hidden_sizes
         self.actor = nn.Sequential(
-            layer_init(nn.Linear(args.latent_embed_dim, h1), 5 / 3),
+            layer_init(nn.Linear(in_dim, h1), 5 / 3),
             nn.Tanh(),
             layer_init(nn.Linear(h1, h2), 5 / 3),
             nn.Tanh(),
@@ -278,7 +288,7 @@ class Agent(nn.Module):
             else layer_init(nn.Linear(h2, n_out), 1.0),
         )
         self.critic = nn.Sequential(
-            layer_init(nn.Linear(args.latent_embed_dim, h1), 5 / 3),
+            layer_init(nn.Linear(in_dim, h1), 5 / 3),
             nn.Tanh(),
             layer_init(nn.Linear(h1, h2), 5 / 3),
             nn.Tanh(),
@@ -291,7 +301,8 @@ class Agent(nn.Module):
         return [p for name, p in self.named_parameters() if not name.startswith("encoder.")]
 
     def policy_input(self, encoder_output, obs):
-        return self.latent_embed(self.encoder.head(encoder_output))
+        x = self.latent_embed(self.encoder.head(encoder_output))
+        return x if self.state_embed is None else torch.cat([x, self.state_embed(obs)], -1)
 
     def get_value(self, encoder_output, obs):
         return self.critic(self.policy_input(encoder_output, obs))

@@ -104,6 +104,24 @@ def test_ppo_loss_reaches_the_encoder(module, env_id):
         assert g is not None and g.abs().sum() > 0, name
 
 
+@pytest.mark.parametrize("pass_state", [False, True])
+def test_rnn_policy_sees_the_state_only_with_pass_state(pass_state):
+    """RNN (reference §3.1) acts on its recurrent summary alone; --pass-state (RNN+S) adds the current state."""
+    torch.manual_seed(0)
+    vec = envs.make("Walker", 2, seed=0)
+    args = make_args(rnn, "Walker")
+    args.pass_state = pass_state
+    agent = rnn.Agent(vec, args)
+    encoder_output = torch.randn(2, agent.encoder.gru.hidden_size)
+    obs = torch.randn(2, vec.single_observation_space.shape[0])
+    with torch.no_grad():
+        first, second = (agent.get_action_and_value(encoder_output, o, deterministic=True) for o in (obs, 2 * obs))
+    assert torch.equal(first[0], second[0]) is not pass_state  # the deterministic action
+    assert torch.equal(first[3], second[3]) is not pass_state  # the value
+    assert (agent.state_embed is not None) is pass_state
+    assert agent.actor[0].in_features == args.latent_embed_dim + (args.policy_state_embed_dim if pass_state else 0)
+
+
 def hyper_layers(agent):
     return [("actor", k, layer) for k, layer in enumerate(agent.actor.layers)] + [
         ("critic", k, layer) for k, layer in enumerate(agent.critic.layers)

@@ -110,13 +110,13 @@ class Args:
     """size of the encoder's mu and of its logvar; the policy sees both"""
     latent_embed_dim: int | None = None
     """size of the policy's latent embedding Linear(2 * latent_dim -> latent_embed_dim) + tanh"""
+    policy_state_embed_dim: int | None = None
+    """size of the state embedding Linear(normalised state -> policy_state_embed_dim) + tanh (with --pass-state)"""
     policy_hidden_sizes: tuple[int, ...] | None = None
     """hidden layer sizes of the actor and critic MLPs"""
     pass_state: bool = False
-    """RNN+S, the authors' ablation (paper Fig. 8a, docs/reference.md §3.1): also feed the policy the current state,
-    Linear(normalised state -> policy_state_embed_dim) + tanh, concatenated with the latent embedding"""
-    policy_state_embed_dim: int | None = None
-    """size of RNN+S's state embedding (used with --pass-state only)"""
+    """RNN+S, the authors' ablation RNN_S (paper Fig. 8a, reference §3.1): the policy also sees the current state,
+    its embedding concatenated with the latent embedding (off: RNN as the paper compares it, no state re-fed)"""
 
     # to be filled in runtime
     batch_size: int = 0

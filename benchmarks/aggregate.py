@@ -50,7 +50,8 @@ from benchmarks.run import METHODS, summary  # noqa: E402
 from benchmarks.sweep import check_lrs, lr_str  # noqa: E402
 
 LABELS = {"rnn": "RNN", "rnn_hn": "RNN+HN", "vi_hn": "VI+HN", "ti_naive": "TI Naive", "ti": "TI", "ti_pp_hn": "TI++HN"}
-COLORS = {"rnn": "C0", "rnn_hn": "C3", "vi_hn": "C2", "ti_naive": "C7", "ti": "C1", "ti_pp_hn": "C4"}
+LABELS["rnn_s"] = "RNN+S"  # rnn.py --pass-state, its exported curves renamed {env}__rnn_s__... (walker_rnn_s.sh)
+COLORS = {"rnn": "C0", "rnn_hn": "C3", "vi_hn": "C2", "ti_naive": "C7", "ti": "C1", "ti_pp_hn": "C4", "rnn_s": "C9"}
 # known meta-episode returns (reference §4.1, §4.5; the grids' are checked in tests/test_envs.py)
 REFERENCE_LINES = {
     "GridWorld": [(44.3, "goal-knowing oracle")],

@@ -28,12 +28,20 @@ METHODS = ("rnn", "rnn_hn", "vi_hn", "ti_naive", "ti", "ti_pp_hn")
 def curve_rows(scalars: dict) -> list[dict]:
     """One row per evaluation: frames, then every eval/ tag (eval/meta_episode_return as eval_meta_episode_return,
     the others by their name: episode_k_return, action_abs_mean, success_rate, ...) and every eval_test/ tag (the
-    held-out tasks of Meta-World) with the prefix test_."""
+    held-out tasks of Meta-World) with the prefix test_; last, train_meta_episode_return: the mean return of the
+    training meta-episodes (stochastic actions, charts/meta_episode_return) that ended since the previous
+    evaluation, empty where none did."""
     steps, returns = scalars["eval/meta_episode_return"]
     columns = {"eval_meta_episode_return": returns}
     for tag in sorted(t for t in scalars if t.startswith(("eval/", "eval_test/")) and t != "eval/meta_episode_return"):
         split, name = tag.split("/")
         columns[name if split == "eval" else f"test_{name}"] = scalars[tag][1]
+    train_steps, train_returns = scalars.get("charts/meta_episode_return", ([], []))
+    train = []
+    for before, step in zip([-1, *steps], steps, strict=False):
+        window = [r for s, r in zip(train_steps, train_returns, strict=True) if before < s <= step]
+        train.append(sum(window) / len(window) if window else "")
+    columns["train_meta_episode_return"] = train
     return [{"frames": step, **{k: v[i] for k, v in columns.items()}} for i, step in enumerate(steps)]
 
 

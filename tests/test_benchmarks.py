@@ -68,7 +68,8 @@ def test_tiny_sweep_runs_resumes_and_exports(tiny_sweep, tmp_path):
         with open(os.path.join(export, name + ".csv"), newline="") as f:
             rows = list(csv.DictReader(f))
         assert [int(r["frames"]) for r in rows] == [16, 32]  # --eval-interval 1: after both iterations
-        assert set(rows[0]) == {"frames", "eval_meta_episode_return"} | {f"episode_{k}_return" for k in (1, 2, 3, 4)}
+        columns = {"frames", "eval_meta_episode_return", "train_meta_episode_return"}
+        assert set(rows[0]) == columns | {f"episode_{k}_return" for k in (1, 2, 3, 4)}
         for row in rows:  # a meta-episode's return is the sum of its 4 episodes' returns
             episodes = sum(float(row[f"episode_{k}_return"]) for k in (1, 2, 3, 4))
             assert float(row["eval_meta_episode_return"]) == pytest.approx(episodes, abs=1e-4)
@@ -241,6 +242,19 @@ def test_wall_clock_of_a_resumed_run_leaves_out_the_stop(tmp_path):
                 writer.write(Event(wall_time=wall_time, step=step, summary=value).SerializeToString())
     run = read_run(str(tmp_path))
     assert run["scalars"]["charts/SPS"][0] == [1, 2, 3] and run["wall_clock_s"] == pytest.approx(50.0)
+
+
+def test_exported_curve_has_the_training_return_between_evaluations():
+    from benchmarks.run import curve_rows
+
+    scalars = {
+        "eval/meta_episode_return": ([100, 200, 300], [5.0, 6.0, 7.0]),
+        "charts/meta_episode_return": ([40, 100, 150, 180, 320], [1.0, 2.0, 3.0, 5.0, 9.0]),
+    }
+    rows = curve_rows(scalars)
+    # (.., 100]: 1 and 2; (100, 200]: 3 and 5; (200, 300]: none ended, empty; the one at 320 follows the last
+    assert [r["train_meta_episode_return"] for r in rows] == [1.5, 4.0, ""]
+    assert [r["eval_meta_episode_return"] for r in rows] == [5.0, 6.0, 7.0]
 
 
 def test_smoothing_matches_hand_computed_example():

@@ -98,6 +98,9 @@ class Args:
     """fresh tasks per evaluation, one meta-episode each"""
 
     # Model arguments (reference §1.8, §2.1, §2.2)
+    policy_init_std: float = 1.0
+    """the Gaussian policy's initial standard deviation (continuous actions): its state-independent log-std starts at
+    the log of this (reference §1.7: 1)"""
     action_embed_dim: int | None = None
     """encoder action embedding size (0: the encoder gets no actions)"""
     reward_embed_dim: int | None = None
@@ -295,7 +298,7 @@ class Agent(nn.Module):
             nn.Linear(h2, 1),  # PyTorch's default init (reference §2.2)
         )
         if not self.discrete:  # state-independent log-std, not generated (reference §1.7)
-            self.actor_logstd = nn.Parameter(torch.zeros(1, n_out))
+            self.actor_logstd = nn.Parameter(torch.full((1, n_out), float(np.log(args.policy_init_std))))
 
     def policy_parameters(self):
         return [p for name, p in self.named_parameters() if not name.startswith("encoder.")]
@@ -447,6 +450,8 @@ if __name__ == "__main__":
         raise SystemExit(f"error: {e}") from None
     if args.lr is None or args.lr <= 0:  # None: a copy of this file under another name has no picked lr
         raise SystemExit(f"error: --lr must be given and positive, got {args.lr}")
+    if not args.policy_init_std > 0:
+        raise SystemExit(f"error: --policy-init-std must be positive, got {args.policy_init_std}")
     if min(args.num_envs, args.num_steps, args.num_minibatches, args.update_epochs, args.total_timesteps) < 1:
         raise SystemExit(
             "error: --num-envs, --num-steps, --num-minibatches, --update-epochs and --total-timesteps must be >= 1"

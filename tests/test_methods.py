@@ -4,6 +4,7 @@ stops the run with one line."""
 
 import ast
 import glob
+import importlib
 
 import numpy as np
 import pytest
@@ -39,6 +40,20 @@ def test_rollout_log_probs_are_reproduced_by_the_update(method, tmp_path):
     assert max(abs(v) for v in logged["losses/old_approx_kl"]) < 1e-6
     if method in VAE_METHODS:
         assert len(logged["losses/kl"]) >= 1  # the VAE trained in between (a meta-episode ended at step 60)
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_policy_init_std_sets_the_gaussians_initial_std(method):
+    """--policy-init-std (reference §1.7's policy_init_std, 1 by default) is the std of every action dimension."""
+    module = importlib.import_module(method)
+    vec = envs.make("CheetahDir", 2, seed=0)
+    for std in (1.0, 0.3):
+        args = module.Args(env_id="CheetahDir", policy_init_std=std)
+        for key, value in envs.preset("CheetahDir").items():
+            if hasattr(args, key) and getattr(args, key) is None:
+                setattr(args, key, value)
+        agent = module.Agent(vec, args)
+        torch.testing.assert_close(agent.actor_logstd.exp(), torch.full((1, 6), std))
 
 
 @pytest.mark.parametrize("method", METHODS)

@@ -194,6 +194,7 @@ def cli(method, *args):
         (["--lr", "0"], "--lr must be given and positive, got 0.0"),
         (["--num-envs", "6", "--num-minibatches", "4"], "--num-envs (6) must be divisible by --num-minibatches (4)"),
         (["--total-timesteps", "100"], "is below one rollout (960 frames)"),
+        (["--policy-init-std", "0"], "--policy-init-std must be positive, got 0.0"),
     ],
 )
 def test_bad_input_gives_one_clear_line(args, message):

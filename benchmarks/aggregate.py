@@ -274,7 +274,21 @@ def _mean(values):
 
 
 def _method_order(method: str):
-    return (METHODS.index(method) if method in METHODS else len(METHODS), method)
+    base = method.partition("-")[0]
+    return (METHODS.index(base) if base in METHODS else len(METHODS), method)
+
+
+def label(method: str) -> str:
+    """A method's name in the tables and plots. A variant's curves are exported as {method}-{variant} (renamed by
+    its reproduce script, e.g. rnn_hn-std0.3 for --policy-init-std 0.3) and shown as "RNN+HN std0.3"."""
+    base, _, variant = method.partition("-")
+    return f"{LABELS.get(base, base)} {variant}" if variant else LABELS.get(method, method)
+
+
+def style(method: str) -> dict:
+    """A variant keeps its method's colour, dashed."""
+    base, _, variant = method.partition("-")
+    return {"color": COLORS.get(base), "linestyle": "--" if variant else "-"}
 
 
 def _env_order(env_id: str):
@@ -316,7 +330,7 @@ def table(
         curves = groups[method][best[method]]
         fps = _mean(c.frames_per_s for c in curves)
         lines.append(
-            f"| {LABELS.get(method, method)} | {best[method]} | {len(curves)} "
+            f"| {label(method)} | {best[method]} | {len(curves)} "
             f"| {_mean_ci([final_value(c.returns) for c in curves], ci)} | {_per_episode(curves)} "
             f"| {_mean_ci([np.mean(c.returns) for c in curves], ci)} "
             f"| {int(max(c.frames[-1] for c in curves)):,} | {_duration(_mean(c.wall_clock_s for c in curves))} "
@@ -338,7 +352,7 @@ def table(
                 _mean_ci([final_value(c.extra[k]) for c in curves], ci) if all(k in c.extra for c in curves) else "?"
                 for k in logged
             ]
-            lines.append(f"| {LABELS.get(method, method)} | " + " | ".join(cells) + " |")
+            lines.append(f"| {label(method)} | " + " | ".join(cells) + " |")
     lines += ["", "All learning rates (mean over seeds; * = selected):", ""]
     lines += ["| method | lr | seeds | average over training | final eval return |", "|---|---|---|---|---|"]
     for method in sorted(groups, key=_method_order):
@@ -346,7 +360,7 @@ def table(
             curves = groups[method][lr]
             mark = " *" if lr == best[method] else ""
             lines.append(
-                f"| {LABELS.get(method, method)} | {lr}{mark} | {len(curves)} "
+                f"| {label(method)} | {lr}{mark} | {len(curves)} "
                 f"| {np.mean([np.mean(c.returns) for c in curves]):.2f} "
                 f"| {np.mean([final_value(c.returns) for c in curves]):.2f} |"
             )
@@ -368,7 +382,7 @@ def summary_rows(env_id: str, groups: dict, best: dict, ci: float, random: tuple
         ]
         first = not rows
         rows.append(
-            f"| {env_id if first else ''} | {LABELS.get(method, method)} | {best[method]} | {len(curves)} "
+            f"| {env_id if first else ''} | {label(method)} | {best[method]} | {len(curves)} "
             f"| {int(max(c.frames[-1] for c in curves)):,} | {_mean_ci([final_value(c.returns) for c in curves], ci)} "
             f"| {_mean_ci([np.mean(c.returns) for c in curves], ci)} | {' / '.join(success)} "
             f"| {random_cell if first else ''} | {references if first else ''} |"
@@ -388,9 +402,9 @@ def plot(env_id: str, groups: dict, best: dict, path: str, ci: float, random: tu
         curves = groups[method][best[method]]
         grid, values = aligned(curves)
         lo, hi = bootstrap_ci(values, ci)
-        label = f"{LABELS.get(method, method)} (lr {best[method]}, {len(curves)} seed{'s' if len(curves) > 1 else ''})"
-        ax.plot(grid, values.mean(axis=0), color=COLORS.get(method), label=label)
-        ax.fill_between(grid, lo, hi, color=COLORS.get(method), alpha=0.2, linewidth=0)
+        legend = f"{label(method)} (lr {best[method]}, {len(curves)} seed{'s' if len(curves) > 1 else ''})"
+        ax.plot(grid, values.mean(axis=0), **style(method), label=legend)
+        ax.fill_between(grid, lo, hi, color=style(method)["color"], alpha=0.2, linewidth=0)
     for i, (value, name) in enumerate(references):
         ax.axhline(value, color="k", linestyle=["--", ":", (0, (1, 4))][i % 3], linewidth=1, label=f"{name} ({value})")
     if random is not None:

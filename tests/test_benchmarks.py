@@ -257,6 +257,13 @@ def test_exported_curve_has_the_training_return_between_evaluations():
     assert [r["eval_meta_episode_return"] for r in rows] == [5.0, 6.0, 7.0]
 
 
+def test_variants_are_labelled_after_their_method_and_sorted_beside_it():
+    assert [aggregate.label(m) for m in ("vi_hn", "rnn_s", "rnn_hn-std0.3")] == ["VI+HN", "RNN+S", "RNN+HN std0.3"]
+    methods = ["vi_hn", "rnn_hn-std0.3", "rnn", "rnn_hn"]
+    assert sorted(methods, key=aggregate._method_order) == ["rnn", "rnn_hn", "rnn_hn-std0.3", "vi_hn"]
+    assert aggregate.style("rnn_hn-std0.3") == {"color": aggregate.COLORS["rnn_hn"], "linestyle": "--"}
+
+
 def test_smoothing_matches_hand_computed_example():
     values = [3, 6, 0, 9, 12, 3, 6, 0, 9, 12] * 3  # 30 points: a trailing window of 3, padded with values[0]
     smoothed = aggregate.smooth(values)

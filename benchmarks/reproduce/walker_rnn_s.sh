@@ -13,7 +13,8 @@ python benchmarks/sweep.py --methods rnn --env-ids Walker --seeds 73 20 3 --out 
 # the export names a run after its script; aggregate.py labels curves named __rnn_s__ "RNN+S"
 for seed in 73 20 3; do
     for ext in csv json; do
-        mv "$OUT/Walker__rnn__lr1e-3__s$seed.$ext" "$OUT/Walker__rnn_s__lr1e-3__s$seed.$ext"
+        f="$OUT/Walker__rnn__lr1e-3__s$seed.$ext"
+        if [[ -e $f ]]; then mv "$f" "${f/__rnn__/__rnn_s__}"; fi
     done
 done
 python benchmarks/sweep.py --methods rnn --env-ids Walker --seeds 73 20 3 --out sweeps/Walker_rnn $RUN

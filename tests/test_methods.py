@@ -22,8 +22,8 @@ def no_precollect(method):
     return ["--precollect-frames", "0"] if method in VAE_METHODS else []
 
 
-@pytest.mark.parametrize("method", METHODS)
-def test_rollout_log_probs_are_reproduced_by_the_update(method, tmp_path):
+@pytest.mark.parametrize("method, extra", [(m, []) for m in METHODS] + [("rnn", ["--pass-state"])])
+def test_rollout_log_probs_are_reproduced_by_the_update(method, extra, tmp_path):
     """Importance ratio 1 before the first optimiser step of every update, with meta-episodes crossing rollouts.
 
     With a clip range of 1e-5, the clip fraction of the single minibatch counts samples whose recomputed
@@ -31,7 +31,16 @@ def test_rollout_log_probs_are_reproduced_by_the_update(method, tmp_path):
     TI and TI++HN cross the end of the multi-task phase after the first update.
     """
     args = ["--num-envs", "2", "--num-steps", "25", "--num-minibatches", "1", "--update-epochs", "1"]
-    args += ["--total-timesteps", "150", "--clip-coef", "1e-5", "--eval-interval", "100", *no_precollect(method)]
+    args += [
+        "--total-timesteps",
+        "150",
+        "--clip-coef",
+        "1e-5",
+        "--eval-interval",
+        "100",
+        *no_precollect(method),
+        *extra,
+    ]
     if method in ("ti", "ti_pp_hn"):
         args += ["--ti-warmup-updates", "1"]
     run_script(method, args, tmp_path)

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Is the initial exploration noise what stops RNN+HN standing on Ant-Dir, and what makes RNN's Walker return collapse
 # (docs/results.md, the 1M tier's Ant-Dir and Walker findings)? The same runs as the 1M tier (tier_1m.sh), with the
-# Gaussian's initial std at 0.3 instead of the reference's 1 (--policy-init-std 0.3): RNN+HN on Ant-Dir, RNN on Walker,
-# seeds 73 and 20, 1M frames, default rates; plotted against the 1M tier's runs; each final policy, task by task.
+# Gaussian's initial std at 0.3 instead of the reference's 1 (--policy-init-std 0.3): RNN+HN and RNN on Ant-Dir, RNN on
+# Walker, seeds 73 and 20, 1M frames, default rates; plotted against the 1M tier's runs; each final policy, task by task.
 # Run with the virtual environment active (. .venv/bin/activate); the commands run from the repository root.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -10,15 +10,16 @@ OUT=docs/results/init_std0.3_1M
 RUN="--seeds 73 20 --lrs default --total-timesteps 1000000 --out sweeps/init_std0.3 --export $OUT"
 RUN="$RUN -- --policy-init-std 0.3 --eval-interval 5 --checkpoint-interval 10 --save-model"
 
-python benchmarks/sweep.py --methods rnn_hn --env-ids AntDir $RUN
+python benchmarks/sweep.py --methods rnn_hn rnn --env-ids AntDir $RUN
 python benchmarks/sweep.py --methods rnn --env-ids Walker $RUN
 # the export names a run after its script; aggregate.py shows {method}-std0.3 as a dashed variant of the method
-for f in "$OUT"/AntDir__rnn_hn__lr* "$OUT"/Walker__rnn__lr*; do
+for f in "$OUT"/AntDir__rnn_hn__lr* "$OUT"/AntDir__rnn__lr* "$OUT"/Walker__rnn__lr*; do
     if [[ -e $f ]]; then mv "$f" "${f/__lr/-std0.3__lr}"; fi
 done
 python benchmarks/aggregate.py $OUT docs/results/1M/AntDir__rnn_hn__* docs/results/1M/AntDir__rnn__* \
     docs/results/1M/Walker__rnn__* docs/results/1M/Walker__rnn_hn__* --env-ids AntDir Walker --out $OUT
 for seed in 73 20; do
     python benchmarks/diagnose.py sweeps/init_std0.3/runs/AntDir__rnn_hn_lr3e-4__${seed}__*/rnn_hn_lr3e-4.pt --method rnn_hn
+    python benchmarks/diagnose.py sweeps/init_std0.3/runs/AntDir__rnn_lr1e-3__${seed}__*/rnn_lr1e-3.pt --method rnn
     python benchmarks/diagnose.py sweeps/init_std0.3/runs/Walker__rnn_lr1e-3__${seed}__*/rnn_lr1e-3.pt --method rnn
 done

@@ -9,6 +9,7 @@ import json
 import os
 import re
 import shlex
+import shutil
 import signal
 import subprocess
 import sys
@@ -730,12 +731,16 @@ def test_slurm_task_requeues_on_sigterm_and_resumes(tmp_path):
 @pytest.mark.parametrize("script", sorted(glob.glob(os.path.join(ROOT, "benchmarks", "reproduce", "*.sh"))))
 def test_reproduction_scripts_name_real_scripts_and_valid_sweeps(script, tmp_path):
     """Each benchmarks/reproduce/*.sh, run with a `python` that only records its arguments: every command names a
-    script of the repository, and every sweep's arguments (methods, env ids, lrs) parse."""
+    script of the repository, and every sweep's arguments (methods, env ids, lrs) parse. The script runs from a copy
+    in an empty tree (it cds to its own ../..), so its shell commands (mv, ...) cannot touch the repository's files."""
     shim = tmp_path / "python"
     shim.write_text(f'#!/bin/sh\nprintf "%s\\0" "$@" >> {tmp_path}/calls\nprintf "\\n" >> {tmp_path}/calls\n')
     shim.chmod(0o755)
     env = dict(os.environ, PATH=f"{tmp_path}{os.pathsep}{os.environ['PATH']}")
-    subprocess.run(["bash", script], env=env, check=True, capture_output=True)
+    copy = tmp_path / "tree" / "benchmarks" / "reproduce" / os.path.basename(script)
+    copy.parent.mkdir(parents=True)
+    shutil.copy(script, copy)
+    subprocess.run(["bash", str(copy)], env=env, check=True, capture_output=True)
     calls = [line.rstrip("\0").split("\0") for line in (tmp_path / "calls").read_text().splitlines()]
     assert calls
     for script_path, *argv in calls:

@@ -16,8 +16,10 @@ python benchmarks/sweep.py --methods rnn --env-ids Walker $RUN
 for f in "$OUT"/AntDir__rnn_hn__lr* "$OUT"/AntDir__rnn__lr* "$OUT"/Walker__rnn__lr*; do
     if [[ -e $f ]]; then mv "$f" "${f/__lr/-std0.3__lr}"; fi
 done
-python benchmarks/aggregate.py $OUT docs/results/1M/AntDir__rnn_hn__* docs/results/1M/AntDir__rnn__* \
-    docs/results/1M/Walker__rnn__* docs/results/1M/Walker__rnn_hn__* --env-ids AntDir Walker --out $OUT
+# against σ = 1: the 1M tier's runs, and on Walker RNN's runs of walker_rnn_s.sh (seeds 73, 20, 3, made on the machine
+# that made these)
+python benchmarks/aggregate.py $OUT docs/results/1M/AntDir__rnn_hn__*.csv docs/results/1M/AntDir__rnn__*.csv \
+    docs/results/Walker_rnn_s_1M/Walker__rnn__*.csv docs/results/1M/Walker__rnn_hn__*.csv --env-ids AntDir Walker --out $OUT
 for seed in 73 20; do
     python benchmarks/diagnose.py sweeps/init_std0.3/runs/AntDir__rnn_hn_lr3e-4__${seed}__*/rnn_hn_lr3e-4.pt --method rnn_hn
     python benchmarks/diagnose.py sweeps/init_std0.3/runs/AntDir__rnn_lr1e-3__${seed}__*/rnn_lr1e-3.pt --method rnn

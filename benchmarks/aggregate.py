@@ -50,7 +50,7 @@ from benchmarks.run import METHODS, summary  # noqa: E402
 from benchmarks.sweep import check_lrs, lr_str  # noqa: E402
 
 LABELS = {"rnn": "RNN", "rnn_hn": "RNN+HN", "vi_hn": "VI+HN", "ti_naive": "TI Naive", "ti": "TI", "ti_pp_hn": "TI++HN"}
-LABELS["rnn_s"] = "RNN+S"  # rnn.py --pass-state, its exported curves renamed {env}__rnn_s__... (walker_rnn_s.sh)
+LABELS["rnn_s"] = "RNN+S"  # rnn.py --pass-state, exported by sweep.py --export-suffix _s
 COLORS = {"rnn": "C0", "rnn_hn": "C3", "vi_hn": "C2", "ti_naive": "C7", "ti": "C1", "ti_pp_hn": "C4", "rnn_s": "C9"}
 # known meta-episode returns (reference §4.1, §4.5; the grids' are checked in tests/test_envs.py)
 REFERENCE_LINES = {
@@ -279,8 +279,8 @@ def _method_order(method: str):
 
 
 def label(method: str) -> str:
-    """A method's name in the tables and plots. A variant's curves are exported as {method}-{variant} (renamed by
-    its reproduce script, e.g. rnn_hn-std0.3 for --policy-init-std 0.3) and shown as "RNN+HN std0.3"."""
+    """A method's name in the tables and plots. A variant's curves are exported as {method}-{variant} (sweep.py
+    --export-suffix, e.g. rnn_hn-std0.3 for --policy-init-std 0.3) and shown as "RNN+HN std0.3"."""
     base, _, variant = method.partition("-")
     return f"{LABELS.get(base, base)} {variant}" if variant else LABELS.get(method, method)
 

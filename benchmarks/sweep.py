@@ -377,15 +377,17 @@ def slurm_script(
     return "\n".join(lines)
 
 
-def export(run: Run, run_dir: str, wall_clock: float | None, cmd: list[str], directory: str) -> str:
+def export(run: Run, run_dir: str, wall_clock: float | None, cmd: list[str], directory: str, suffix: str = "") -> str:
     """Write run_dir's evaluation curve to directory/{run.name}.csv and its summary to {run.name}.json:
     benchmarks/run.py's summary, whose wall-clock is the event file's span (what the aggregator measures on run
-    directories too), plus the whole process's wall-clock when the sweep ran it (`wall_clock`, else None)."""
+    directories too), plus the whole process's wall-clock when the sweep ran it (`wall_clock`, else None). A
+    `suffix` (--export-suffix) follows the method in the file names and in the summary's "method"."""
     info = read_run(run_dir)
     rows = curve_rows(info["scalars"])
-    path = os.path.join(directory, run.name + ".csv")
+    method = run.method + suffix
+    path = os.path.join(directory, f"{run.env_id}__{method}__lr{run.lr}__s{run.seed}.csv")
     write_curve(path, rows)
-    meta = {"env_id": run.env_id, "method": run.method, "lr": run.lr, "seed": run.seed}
+    meta = {"env_id": run.env_id, "method": method, "lr": run.lr, "seed": run.seed}
     meta.update(summary(info["scalars"], info["wall_clock_s"]))
     meta["process_wall_clock_s"] = None if wall_clock is None else round(wall_clock, 1)
     meta.update({"command": shlex.join(identity(cmd)), "run_dir": os.path.basename(run_dir)})
@@ -428,6 +430,14 @@ def parse_args(argv):
     parser.add_argument("--dry-run", action="store_true", help="print the commands that would run, run nothing")
     parser.add_argument("--no-run", action="store_true", help="run nothing (use with --export)")
     parser.add_argument("--export", metavar="DIR", help="export every finished run's curve to DIR (after running)")
+    parser.add_argument(
+        "--export-suffix",
+        default="",
+        metavar="S",
+        help="append S to the method in exported names, for a variant made by the arguments after `--`: _s for rnn.py "
+        "--pass-state (RNN+S), --export-suffix=-std0.3 for --policy-init-std 0.3 (aggregate.py draws {method}-X as a "
+        "dashed {method})",
+    )
     parser.add_argument("--slurm", metavar="FILE", help="write the pending runs as a SLURM job-array script instead")
     parser.add_argument(
         "--slurm-time", default="24:00:00", help="#SBATCH --time (default: %(default)s); longer runs requeue and resume"
@@ -524,7 +534,7 @@ def main(argv=None):
         os.makedirs(args.export, exist_ok=True)
         for run, cmd in jobs:
             if run in finished:
-                export(run, *finished[run], cmd, args.export)
+                export(run, *finished[run], cmd, args.export, args.export_suffix)
         print(f"exported {len(finished)} of {len(runs)} runs to {args.export}")
         for run in runs:
             if run not in finished:

@@ -1,4 +1,4 @@
-"""Running the method scripts inside the test process and reading what they log."""
+"""Running the method scripts inside the test process and reading what they log; their Args as a script fills them."""
 
 import contextlib
 import glob
@@ -7,6 +7,7 @@ import os
 import runpy
 import sys
 
+import envs
 from benchmarks.events import read_scalars
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -37,3 +38,15 @@ def scalars(cwd):
     """{tag: [values in step order]} of the single run under cwd/runs."""
     (run_dir,) = glob.glob(os.path.join(cwd, "runs", "*"))
     return {tag: values for tag, (_, values) in read_scalars(run_dir).items()}
+
+
+def make_args(module, env_id, **overrides):
+    """A method module's Args for env_id as its script fills them: the preset for every field left at None, then
+    `overrides`."""
+    args = module.Args(env_id=env_id)
+    for key, value in envs.preset(env_id).items():
+        if hasattr(args, key) and getattr(args, key) is None:
+            setattr(args, key, value)
+    for key, value in overrides.items():
+        setattr(args, key, value)
+    return args

@@ -84,6 +84,19 @@ def test_tiny_sweep_runs_resumes_and_exports(tiny_sweep, tmp_path):
         assert meta["code"] == [sweep.code_version()]  # the commit it ran on ("unknown" outside a git checkout)
         assert (meta["code"][0] != "unknown") == os.path.exists(os.path.join(sweep.ROOT, ".git"))
 
+    # a variant's export: the suffix follows the method in the names and the summary, the curves are the same
+    variant = str(tmp_path / "variant")
+    rc, _ = call(sweep.main, [*GRID, "--out", out, "--no-run", "--export", variant, "--export-suffix=-x"])
+    assert rc == 0
+    for name in NAMES:
+        env, method, lr, seed = name.split("__")
+        renamed = os.path.join(variant, f"{env}__{method}-x__{lr}__{seed}")
+        with open(renamed + ".csv") as f, open(os.path.join(export, name + ".csv")) as g:
+            assert f.read() == g.read()
+        with open(renamed + ".json") as f:
+            assert json.load(f)["method"] == method + "-x"
+    assert len(os.listdir(variant)) == 2 * len(NAMES)
+
     # another frame budget is another run: all 8 would run again, and the runner says why
     longer = [a if a != "32" else "48" for a in GRID]
     _, stdout = call(sweep.main, [*longer, "--out", out, "--dry-run", *SCRIPT_ARGS])

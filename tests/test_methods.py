@@ -11,7 +11,7 @@ import pytest
 import torch
 
 import envs
-from tests.scripts import TINY, run_script, scalars
+from tests.scripts import TINY, make_args, run_script, scalars
 
 METHODS = ("rnn", "rnn_hn", "vi_hn", "ti_naive", "ti", "ti_pp_hn")
 VAE_METHODS = ("vi_hn", "ti_naive", "ti", "ti_pp_hn")
@@ -31,16 +31,8 @@ def test_rollout_log_probs_are_reproduced_by_the_update(method, extra, tmp_path)
     TI and TI++HN cross the end of the multi-task phase after the first update.
     """
     args = ["--num-envs", "2", "--num-steps", "25", "--num-minibatches", "1", "--update-epochs", "1"]
-    args += [
-        "--total-timesteps",
-        "150",
-        "--clip-coef",
-        "1e-5",
-        "--eval-interval",
-        "100",
-        *no_precollect(method),
-        *extra,
-    ]
+    args += ["--total-timesteps", "150", "--clip-coef", "1e-5", "--eval-interval", "100"]
+    args += [*no_precollect(method), *extra]
     if method in ("ti", "ti_pp_hn"):
         args += ["--ti-warmup-updates", "1"]
     run_script(method, args, tmp_path)
@@ -57,11 +49,7 @@ def test_policy_init_std_sets_the_gaussians_initial_std(method):
     module = importlib.import_module(method)
     vec = envs.make("CheetahDir", 2, seed=0)
     for std in (1.0, 0.3):
-        args = module.Args(env_id="CheetahDir", policy_init_std=std)
-        for key, value in envs.preset("CheetahDir").items():
-            if hasattr(args, key) and getattr(args, key) is None:
-                setattr(args, key, value)
-        agent = module.Agent(vec, args)
+        agent = module.Agent(vec, make_args(module, "CheetahDir", policy_init_std=std))
         torch.testing.assert_close(agent.actor_logstd.exp(), torch.full((1, 6), std))
 
 

@@ -10,18 +10,10 @@ import pytest
 import torch
 
 import envs
-from tests.scripts import ROOT, TINY, run_script
+from tests.scripts import ROOT, TINY, make_args, run_script
 
 rnn = importlib.import_module("rnn")
 rnn_hn = importlib.import_module("rnn_hn")
-
-
-def make_args(module, env_id):
-    args = module.Args(env_id=env_id)
-    for key, value in envs.preset(env_id).items():
-        if hasattr(args, key) and getattr(args, key) is None:
-            setattr(args, key, value)
-    return args
 
 
 def make_agent(module, env_id, seed=0):
@@ -109,8 +101,7 @@ def test_rnn_policy_sees_the_state_only_with_pass_state(pass_state):
     """RNN (reference §3.1) acts on its recurrent summary alone; --pass-state (RNN+S) adds the current state."""
     torch.manual_seed(0)
     vec = envs.make("Walker", 2, seed=0)
-    args = make_args(rnn, "Walker")
-    args.pass_state = pass_state
+    args = make_args(rnn, "Walker", pass_state=pass_state)
     agent = rnn.Agent(vec, args)
     encoder_output = torch.randn(2, agent.encoder.gru.hidden_size)
     obs = torch.randn(2, vec.single_observation_space.shape[0])

@@ -13,23 +13,13 @@ from torch.distributions import Normal, kl_divergence
 
 import envs
 from benchmarks.events import read_run
-from tests.scripts import TINY, run_script, scalars
+from tests.scripts import TINY, make_args, run_script, scalars
 
 VAE_METHODS = ("vi_hn", "ti_naive", "ti", "ti_pp_hn")
 MODULES = {method: importlib.import_module(method) for method in VAE_METHODS}
 TI_METHODS = ("ti_naive", "ti", "ti_pp_hn")
 # GridWorld decodes rewards with the 25-head Bernoulli decoder, CheetahVel with the MSE decoder, Walker next states
 DECODER_ENVS = ("GridWorld", "CheetahVel", "Walker")
-
-
-def make_args(module, env_id, **overrides):
-    args = module.Args(env_id=env_id)
-    for key, value in envs.preset(env_id).items():
-        if hasattr(args, key) and getattr(args, key) is None:
-            setattr(args, key, value)
-    for key, value in overrides.items():
-        setattr(args, key, value)
-    return args
 
 
 def make_agent(method, env_id, seed=0, **overrides):

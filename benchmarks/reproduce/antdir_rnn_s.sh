@@ -7,12 +7,10 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 OUT=docs/results/AntDir_rnn_s_1M
 
+# exported as AntDir__rnn_s__...: aggregate.py labels them "RNN+S"
 python benchmarks/sweep.py --methods rnn --env-ids AntDir --seeds 73 20 --lrs default --total-timesteps 1000000 \
-    --out sweeps/AntDir_rnn_s --export $OUT -- --pass-state --eval-interval 5 --checkpoint-interval 10 --save-model
-# the export names a run after its script; aggregate.py labels curves named __rnn_s__ "RNN+S"
-for f in "$OUT"/AntDir__rnn__lr*; do
-    if [[ -e $f ]]; then mv "$f" "${f/__rnn__/__rnn_s__}"; fi
-done
+    --out sweeps/AntDir_rnn_s --export $OUT --export-suffix _s \
+    -- --pass-state --eval-interval 5 --checkpoint-interval 10 --save-model
 python benchmarks/aggregate.py $OUT docs/results/1M/AntDir__rnn__*.csv docs/results/1M/AntDir__rnn_hn__*.csv \
     --env-ids AntDir --out $OUT
 for seed in 73 20; do

@@ -8,18 +8,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 OUT=docs/results/init_std0.3_1M
-RUN="--seeds 73 20 --lrs default --total-timesteps 1000000 --out sweeps/init_std0.3 --export $OUT"
+# exported as {env}__{method}-std0.3__...: aggregate.py draws them as dashed variants of their method
+RUN="--lrs default --total-timesteps 1000000 --out sweeps/init_std0.3 --export $OUT --export-suffix=-std0.3"
 RUN="$RUN -- --policy-init-std 0.3 --eval-interval 5 --checkpoint-interval 10 --save-model"
 
-python benchmarks/sweep.py --methods rnn_hn rnn --env-ids AntDir $RUN
-python benchmarks/sweep.py --methods rnn --env-ids Walker $RUN
-# VI+HN on Ant-Dir, seed 73 only
-python benchmarks/sweep.py --methods vi_hn --env-ids AntDir --seeds 73 --lrs default --total-timesteps 1000000 \
-    --out sweeps/init_std0.3 --export $OUT -- --policy-init-std 0.3 --eval-interval 5 --checkpoint-interval 10 --save-model
-# the export names a run after its script; aggregate.py shows {method}-std0.3 as a dashed variant of the method
-for f in "$OUT"/AntDir__rnn_hn__lr* "$OUT"/AntDir__rnn__lr* "$OUT"/AntDir__vi_hn__lr* "$OUT"/Walker__rnn__lr*; do
-    if [[ -e $f ]]; then mv "$f" "${f/__lr/-std0.3__lr}"; fi
-done
+python benchmarks/sweep.py --methods rnn_hn rnn --env-ids AntDir --seeds 73 20 $RUN
+python benchmarks/sweep.py --methods rnn --env-ids Walker --seeds 73 20 $RUN
+python benchmarks/sweep.py --methods vi_hn --env-ids AntDir --seeds 73 $RUN
 # against σ = 1: the 1M tier's runs, and on Walker RNN's runs of walker_rnn_s.sh (seeds 73, 20, 3, made on the machine
 # that made these)
 python benchmarks/aggregate.py $OUT docs/results/1M/AntDir__rnn*.csv docs/results/1M/AntDir__vi_hn__*.csv \

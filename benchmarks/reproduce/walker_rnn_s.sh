@@ -9,14 +9,9 @@ cd "$(dirname "$0")/../.."
 OUT=docs/results/Walker_rnn_s_1M
 RUN="--lrs default --total-timesteps 1000000 --export $OUT -- --eval-interval 5 --checkpoint-interval 10 --save-model"
 
-python benchmarks/sweep.py --methods rnn --env-ids Walker --seeds 73 20 3 --out sweeps/Walker_rnn_s $RUN --pass-state
-# the export names a run after its script; aggregate.py labels curves named __rnn_s__ "RNN+S"
-for seed in 73 20 3; do
-    for ext in csv json; do
-        f="$OUT/Walker__rnn__lr1e-3__s$seed.$ext"
-        if [[ -e $f ]]; then mv "$f" "${f/__rnn__/__rnn_s__}"; fi
-    done
-done
+# exported as Walker__rnn_s__...: aggregate.py labels them "RNN+S"
+python benchmarks/sweep.py --methods rnn --env-ids Walker --seeds 73 20 3 --out sweeps/Walker_rnn_s --export-suffix _s \
+    $RUN --pass-state
 python benchmarks/sweep.py --methods rnn --env-ids Walker --seeds 73 20 3 --out sweeps/Walker_rnn $RUN
 python benchmarks/aggregate.py $OUT docs/results/1M/Walker__rnn_hn__lr3e-4__s73.csv \
     docs/results/1M/Walker__rnn_hn__lr3e-4__s20.csv --env-ids Walker --out $OUT

@@ -18,6 +18,13 @@ deterministic actions on each of --tasks fresh tasks, as the scripts' evaluation
   the control and contact costs;
 - on Cheetah-Vel, a least-squares fit of each task's mean forward speed over its last 100 steps against the target:
   a policy blind to the target has slope 0, one that tracks it exactly slope 1 and intercept 0;
+- on Ant-Dir, the torso's velocity along the task's direction (the angle g = +1 or -1 rad from x: what the reward
+  pays), and its two parts: along x, which both tasks pay (cos 1 = 0.54 of it), and sideways toward the task's
+  side (y times the sign of g, which only the task's own direction pays; sin 1 = 0.84 of it); each averaged over a
+  task's steps alive, then over tasks; and the heading they give, in degrees off x toward the task's side: a policy
+  blind to the task walks at 0 degrees (the best compromise between the two directions), one that walks the way
+  its task says at 57.3; and the heading over each half of the episode apart (a policy that infers the task from
+  its rewards turns toward the task's side as it goes);
 - on Meta-World, how many inner episodes succeeded (at any step) and after how many steps, on average, they first
   did; in each episode that did not succeed (mean over those), the closest the gripper (on reach) or the object (on
   the other tasks) came to the goal, success being within 0.05 on reach and push, 0.07 on pick-place, and the
@@ -109,6 +116,8 @@ def diagnose(loaded, tasks: int = 16, seed: int = 12345) -> dict:
     obs = torch.tensor(obs)
     finished = np.zeros(tasks, bool)
     returns, steps, early, action_sizes, speeds = np.zeros(tasks), np.zeros(tasks), np.zeros(tasks, int), [], []
+    # Ant-Dir: torso velocity along g, along x and to g's side, summed over the steps alive in each half episode
+    along, half_steps = np.zeros((tasks, 2, 3)), np.zeros((tasks, 2))
     episode = np.zeros(tasks, int)  # the inner episode each task is in
     closest = np.full((tasks, vec.episodes_per_task), np.inf)  # Meta-World: distance to the goal, per episode
     to_object = np.full((tasks, vec.episodes_per_task), np.nan)  # Meta-World but reach: gripper to object
@@ -144,6 +153,14 @@ def diagnose(loaded, tasks: int = 16, seed: int = 12345) -> dict:
             action_sizes.append(np.abs(action.numpy()).mean(1)[alive])
             if args.env_id == "CheetahVel":
                 speeds.append((task_env.pos_after[:, 0] - task_env.pos_before[:, 0]) / task_env.dt)
+            if args.env_id == "AntDir":  # what the reward pays (along the task's angle g), and its two parts
+                velocity = (task_env.pos_after - task_env.pos_before) / task_env.dt
+                half = (step_in_episode > vec.max_episode_steps // 2).astype(int)
+                parts = velocity[:, 0] * np.cos(target) + velocity[:, 1] * np.sin(target), velocity[:, 0]
+                along[np.arange(tasks), half] += (
+                    np.stack([*parts, velocity[:, 1] * np.sign(target)], 1) * alive[:, None]
+                )
+                half_steps[np.arange(tasks), half] += alive
             x = agent.encoder.embed(action.float(), torch.tensor(reward), torch.tensor(next_obs))
             encoder_state = agent.encoder.gru(x, encoder_state)
             done = terminations | truncations
@@ -173,6 +190,15 @@ def diagnose(loaded, tasks: int = 16, seed: int = 12345) -> dict:
         unsolved = to_object[~succeeded]
         out["closest_to_object"] = np.nanmean(unsolved) if (~np.isnan(unsolved)).any() else float("nan")
         out["reward_per_step"] = returns.sum() / steps.sum()
+    if args.env_id == "AntDir":
+        out["velocity_along_task"], out["velocity_x"], out["velocity_to_task_side"] = (
+            along.sum(1) / steps[:, None]
+        ).mean(0)
+        out["heading"] = np.degrees(np.arctan2(out["velocity_to_task_side"], out["velocity_x"]))
+        for k, name in enumerate(("heading_first_half", "heading_second_half")):
+            up = half_steps[:, k] > 0  # the tasks whose robot was still up in that half (nan: none was)
+            x, side = (along[up, k, 1:] / half_steps[up, k, None]).mean(0) if up.any() else (np.nan, np.nan)
+            out[name] = np.degrees(np.arctan2(side, x))
     if speeds:  # Cheetah-Vel: one inner episode of 200 steps
         speed = np.array(speeds)[-100:].mean(0)
         out["speed_slope"], out["speed_intercept"] = np.polyfit(target, speed, 1)
@@ -219,6 +245,14 @@ def main(argv=None):
             line += (
                 f"; speed over the last 100 steps = {r['speed_slope']:.2f} x target {r['speed_intercept']:+.2f} "
                 f"(correlation {r['speed_target_corr']:.2f})"
+            )
+        if "velocity_along_task" in r:
+            line += (
+                f"; torso velocity along the task's direction {r['velocity_along_task']:.3f}: "
+                f"{r['velocity_x']:.3f} along x, {r['velocity_to_task_side']:.3f} to the task's side, "
+                f"heading {r['heading']:.1f} degrees off x toward it (the task's: 57.3; "
+                f"{r['heading_first_half']:.1f} over the first half of the episode, "
+                f"{r['heading_second_half']:.1f} over the second)"
             )
         if "successes" in r:
             line += f"; {r['successes']} of {r['episodes']} episodes succeeded"

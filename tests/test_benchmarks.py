@@ -549,6 +549,51 @@ def test_diagnose_on_push_measures_the_object_and_the_gripper_to_it():
     assert f"closest to the goal {r['closest_to_goal']:.3f}, gripper closest to the object" in stdout
 
 
+@pytest.mark.parametrize("falls", [True, False])
+def test_diagnose_on_ant_dir_measures_the_velocity_the_reward_pays(falls, monkeypatch):
+    """Ant-Dir pays the torso's velocity along the task's angle g: diagnose.py's velocity along the task is that term
+    of the reward (the reward less the survival bonus and the costs), averaged over each task's steps alive, and it
+    splits into x (cos g of it) and sideways toward g's side (|sin g| of it); the heading over each half of the
+    episode counts the tasks still up then. The untrained policy falls in the first half; with falls switched off
+    every task runs both halves."""
+    from envs.mujoco_envs import AntDir
+
+    real_step, log = AntDir.step, []
+
+    def step(self, actions):
+        out = real_step(self, actions)
+        costs = 0.5 * np.square(np.asarray(actions, np.float64)).sum(1) + 0.5e-3 * self.contact_sq
+        velocity = (self.pos_after - self.pos_before) / self.dt
+        if not falls:
+            out = (out[0], out[1], np.zeros_like(out[2]), out[3])
+        log.append((out[1] - 1.0 + costs, velocity, self.tasks[:, 0].copy(), out[2]))
+        return out
+
+    monkeypatch.setattr(AntDir, "step", step)
+    r = diagnose.diagnose(diagnose.untrained("rnn_hn", "AntDir", 73), tasks=4, seed=100073)
+    forward, velocity, goal, fell = (np.array(x) for x in zip(*log, strict=True))
+    paid, x, side, halves = [], [], [], ([], [])
+    for i in range(4):
+        n = np.argmax(fell[:, i]) + 1 if fell[:, i].any() else 200  # the steps alive, the fall's included
+        paid.append(forward[:n, i].mean())
+        x.append(velocity[:n, i, 0].mean())
+        side.append((velocity[:n, i, 1] * np.sign(goal[0, i])).mean())
+        for half, steps in zip(halves, (range(min(n, 100)), range(100, n)), strict=True):
+            if steps:  # the first 100 steps, then the rest: the heading in each, over the tasks still up then
+                half.append(velocity[steps, i] * [1, np.sign(goal[0, i])])
+    assert fell.any() == falls  # this untrained policy falls (results.md): the steps after a fall must not count
+    assert np.isnan(r["heading_second_half"]) == falls  # it falls within 100 steps on these tasks
+    assert set(goal[0]) == {-1.0, 1.0}  # both directions, so that 'to the task's side' differs from +y
+    assert r["velocity_along_task"] == pytest.approx(np.mean(paid), abs=1e-6)  # the reward is float32
+    assert r["velocity_x"] == pytest.approx(np.mean(x), abs=1e-9)
+    assert r["velocity_to_task_side"] == pytest.approx(np.mean(side), abs=1e-9)
+    assert r["velocity_along_task"] == pytest.approx(np.cos(1) * np.mean(x) + np.sin(1) * np.mean(side), abs=1e-6)
+    assert r["heading"] == pytest.approx(np.degrees(np.arctan2(np.mean(side), np.mean(x))))
+    for name, half in zip(("heading_first_half", "heading_second_half"), halves, strict=True):
+        x_half, side_half = np.mean([v.mean(0) for v in half], 0) if half else (np.nan, np.nan)
+        assert r[name] == pytest.approx(np.degrees(np.arctan2(side_half, x_half)), nan_ok=True), name
+
+
 @pytest.mark.parametrize("method", METHODS)
 def test_a_shorter_run_is_the_prefix_of_a_longer_one(method, tmp_path):
     """What a pilot read off a longer run's first frames (aggregate --max-frames) relies on: nothing before frame N

@@ -3,11 +3,13 @@
     python benchmarks/diagnose.py sweeps/1M/runs/AntDir__rnn_hn_lr3e-4__73__*/state.pt
     python benchmarks/diagnose.py runs/CheetahVel__rnn__1__*/rnn.pt --method rnn --tasks 64
     python benchmarks/diagnose.py --untrained AntDir --method rnn_hn --run-seed 73   # the policy before training
+    python benchmarks/diagnose.py --untrained AntDir --method rnn --run-seed 73 -- --pass-state --policy-init-std 0.3
 
 For any of the six methods: loads a run's saved training state (state.pt, which names its script: the state after
 its last multiple of --checkpoint-interval updates), its --save-model checkpoint (the final policy; give --method),
 or with --untrained the agent a run starts from
-(its initialisation at --seed --run-seed: what training has to move away from), runs one meta-episode with
+(its initialisation at --seed --run-seed, and the script's own arguments after `--`: what training has to move
+away from), runs one meta-episode with
 deterministic actions on each of --tasks fresh tasks, as the scripts' evaluation does (with --seed S + 100000 and
 --tasks 16, the very tasks of the run's own evaluations), and prints
 
@@ -40,6 +42,7 @@ import sys
 
 import numpy as np
 import torch
+import tyro
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
@@ -54,6 +57,7 @@ SURVIVAL_BONUS = ("AntDir", "Walker")  # +1 for each step alive (reference §4.3
 def method_module(method: str):
     spec = importlib.util.spec_from_file_location(method, os.path.join(ROOT, f"{method}.py"))
     module = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault(method, module)  # where tyro looks for Args' source, to word its errors
     spec.loader.exec_module(module)  # the scripts run only under __main__
     return module
 
@@ -77,12 +81,13 @@ def load(path: str, method: str | None):
     return module, state, args
 
 
-def untrained(method: str, env_id: str, run_seed: int):
-    """(module, state, Args) of the agent that `{method}.py --env-id env_id --seed run_seed` starts from: seeded as
-    the script seeds it, with the preset's sizes, the observation normaliser at its start (mean 0, variance 1)."""
+def untrained(method: str, env_id: str, run_seed: int, script_args: tuple[str, ...] = ()):
+    """(module, state, Args) of the agent that `{method}.py --env-id env_id --seed run_seed *script_args` starts
+    from: seeded as the script seeds it, with the preset's sizes, the observation normaliser at its start (mean 0,
+    variance 1)."""
     check_env(env_id, f"--untrained {env_id}")
     module = method_module(method)
-    args = module.Args(env_id=env_id, seed=run_seed)
+    args = tyro.cli(module.Args, args=["--env-id", env_id, "--seed", str(run_seed), *script_args], prog=f"{method}.py")
     for key, value in envs.preset(env_id, method).items():
         if hasattr(args, key) and getattr(args, key) is None:
             setattr(args, key, value)
@@ -218,7 +223,11 @@ def main(argv=None):
         help="instead of PATHs: the agent --method starts from on ENV_ID with --seed --run-seed, before any update",
     )
     parser.add_argument("--run-seed", type=int, default=1, help="with --untrained: the run's --seed (default: 1)")
-    args = parser.parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    script_args = argv[argv.index("--") + 1 :] if "--" in argv else []
+    args = parser.parse_args(argv[: len(argv) - len(script_args) - bool(script_args or "--" in argv)])
+    if script_args and not args.untrained:
+        parser.error("arguments after -- go to the method's script with --untrained only")
     if args.tasks < 2:
         parser.error(f"--tasks must be at least 2 (for the Cheetah-Vel fit), got {args.tasks}")
     if bool(args.paths) == bool(args.untrained):
@@ -228,7 +237,8 @@ def main(argv=None):
     sources = [(path, load(path, args.method)) for path in args.paths]
     if args.untrained:
         name = f"untrained {args.method}.py --env-id {args.untrained} --seed {args.run_seed}"
-        sources.append((name, untrained(args.method, args.untrained, args.run_seed)))
+        name += "".join(f" {a}" for a in script_args)
+        sources.append((name, untrained(args.method, args.untrained, args.run_seed, tuple(script_args))))
     results = []
     for path, loaded in sources:
         r = diagnose(loaded, args.tasks, args.seed)

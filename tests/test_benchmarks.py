@@ -479,6 +479,24 @@ def test_diagnose_untrained_is_the_agent_a_run_starts_from(method, tmp_path):
         diagnose.main(["--untrained", "GridWorld", "--method", method])
 
 
+def test_diagnose_untrained_takes_the_scripts_own_arguments(capsys):
+    """Arguments after `--` go to the method's script, as a run would take them: the agent RNN+S (--pass-state)
+    starts from has the state embedding besides RNN's weights, and --policy-init-std sets its training noise."""
+    argv = ["--untrained", "AntDir", "--method", "rnn", "--run-seed", "5", "--tasks", "2"]
+    (r,), stdout = call(diagnose.main, [*argv, "--", "--pass-state", "--policy-init-std", "0.3"])
+    assert r["action_std"] == pytest.approx(0.3)
+    assert stdout.startswith("untrained rnn.py --env-id AntDir --seed 5 --pass-state --policy-init-std 0.3: AntDir")
+    _, plain, _ = diagnose.untrained("rnn", "AntDir", 5)
+    _, with_state, args = diagnose.untrained("rnn", "AntDir", 5, ("--pass-state",))
+    assert args.pass_state and set(with_state["agent"]) > set(plain["agent"])
+    with pytest.raises(SystemExit):  # a flag the script does not have
+        diagnose.main([*argv, "--", "--no-such-flag"])
+    capsys.readouterr()
+    with pytest.raises(SystemExit):
+        diagnose.main(["state.pt", "--", "--pass-state"])
+    assert "arguments after -- go to the method's script with --untrained only" in capsys.readouterr().err
+
+
 def test_diagnose_counts_a_fall_in_every_inner_episode_not_only_the_last(tmp_path):
     """Walker has 2 inner episodes per task, and an untrained policy's near-zero actions let the walker fall in each:
     every fall counts (4 of 4 episodes on 2 tasks), not only the one that ends a meta-episode (2)."""

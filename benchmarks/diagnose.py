@@ -30,7 +30,9 @@ deterministic actions on each of --tasks fresh tasks, as the scripts' evaluation
 - on Meta-World, how many inner episodes succeeded (at any step) and after how many steps, on average, they first
   did; in each episode that did not succeed (mean over those), the closest the gripper (on reach) or the object (on
   the other tasks) came to the goal, success being within 0.05 on reach and push, 0.07 on pick-place, and the
-  closest the gripper came to the object; and the mean reward per step.
+  closest the gripper came to the object; and the mean reward per step; on ML10, per task class, the tasks
+  drawn, their mean return and their successful inner episodes. `--split test` runs Meta-World's held-out tasks
+  instead (with --seed S + 300000, a run's own eval_test tasks).
 """
 
 from __future__ import annotations
@@ -102,11 +104,11 @@ def untrained(method: str, env_id: str, run_seed: int, script_args: tuple[str, .
     return module, {"agent": agent.state_dict(), "iteration": 0, **fresh}, args
 
 
-def diagnose(loaded, tasks: int = 16, seed: int = 12345) -> dict:
-    """One deterministic meta-episode on each of `tasks` fresh tasks of the run's env (env seed `seed`); `loaded`
-    is what load() or untrained() returns."""
+def diagnose(loaded, tasks: int = 16, seed: int = 12345, split: str = "train") -> dict:
+    """One deterministic meta-episode on each of `tasks` fresh tasks of the run's env (env seed `seed`, task split
+    `split`); `loaded` is what load() or untrained() returns."""
     module, state, args = loaded
-    vec = envs.make(args.env_id, tasks, seed=seed)
+    vec = envs.make(args.env_id, tasks, seed=seed, split=split)
     agent = module.Agent(vec, args)
     agent.load_state_dict(state["agent"])
     obs_rms = module.RunningMeanStd(vec.single_observation_space.shape)
@@ -118,6 +120,8 @@ def diagnose(loaded, tasks: int = 16, seed: int = 12345) -> dict:
     task_env = vec.env
     obs, info = vec.reset()
     target = info["task"][:, 0].copy()
+    # ML10: each task's class (a meta-episode keeps its task)
+    classes = np.array([task_env.class_names[c] for c in task_env.class_ids]) if args.env_id == "ML10" else None
     obs = torch.tensor(obs)
     finished = np.zeros(tasks, bool)
     returns, steps, early, action_sizes, speeds = np.zeros(tasks), np.zeros(tasks), np.zeros(tasks, int), [], []
@@ -195,6 +199,11 @@ def diagnose(loaded, tasks: int = 16, seed: int = 12345) -> dict:
         unsolved = to_object[~succeeded]
         out["closest_to_object"] = np.nanmean(unsolved) if (~np.isnan(unsolved)).any() else float("nan")
         out["reward_per_step"] = returns.sum() / steps.sum()
+    if classes is not None:  # per class: (tasks, mean meta-episode return, successful inner episodes)
+        out["per_class"] = {
+            name: (int((classes == name).sum()), returns[classes == name].mean(), int(succeeded[classes == name].sum()))
+            for name in sorted(set(classes))
+        }
     if args.env_id == "AntDir":
         out["velocity_along_task"], out["velocity_x"], out["velocity_to_task_side"] = (
             along.sum(1) / steps[:, None]
@@ -216,6 +225,13 @@ def main(argv=None):
     parser.add_argument("paths", nargs="*", metavar="PATH", help="state.pt files or --save-model checkpoints")
     parser.add_argument("--tasks", type=int, default=16, help="fresh tasks, one meta-episode each (default: 16)")
     parser.add_argument("--seed", type=int, default=12345, help="the evaluation env's seed (default: 12345)")
+    parser.add_argument(
+        "--split",
+        choices=("train", "test"),
+        default="train",
+        help="the task split: on Meta-World 'test' is the held-out tasks (ML10's 5 held-out classes, ML1's held-out "
+        "goals), which with --seed S + 300000 are a run's eval_test tasks (default: train)",
+    )
     parser.add_argument("--method", choices=METHODS, help="the run's script (default: the one state.pt names)")
     parser.add_argument(
         "--untrained",
@@ -241,10 +257,11 @@ def main(argv=None):
         sources.append((name, untrained(args.method, args.untrained, args.run_seed, tuple(script_args))))
     results = []
     for path, loaded in sources:
-        r = diagnose(loaded, args.tasks, args.seed)
+        r = diagnose(loaded, args.tasks, args.seed, args.split)
         where = path if r["update"] is None or args.untrained else f"{path} (after update {r['update']})"
+        held_out = " held-out" if args.split == "test" and r["env_id"] in envs.METAWORLD_IDS else ""
         line = (
-            f"{where}: {r['env_id']}, {args.tasks} tasks: return {r['return']:.2f}; "
+            f"{where}: {r['env_id']}, {args.tasks}{held_out} tasks: return {r['return']:.2f}; "
             f"episode length {r['episode_length']:.1f}, "
             f"{r['ended_early']} of {r['episodes']} episodes ended early; mean |action| {r['action_abs_mean']:.3f}, "
             f"training action std {r['action_std']:.3f}"
@@ -272,6 +289,11 @@ def main(argv=None):
             if not np.isnan(r["closest_to_object"]):
                 line += f", gripper closest to the object {r['closest_to_object']:.3f}"
             line += f"; reward per step {r['reward_per_step']:.2f}"
+        if "per_class" in r:
+            per_episode = r["episodes"] // args.tasks
+            line += "; per class (tasks: return, successful episodes): " + ", ".join(
+                f"{name} {n}: {ret:.2f}, {ok} of {n * per_episode}" for name, (n, ret, ok) in r["per_class"].items()
+            )
         print(line, flush=True)
         results.append(r)
     return results

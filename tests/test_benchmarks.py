@@ -525,6 +525,32 @@ def test_diagnose_on_meta_world_counts_every_success_and_the_closest_approach(tm
     assert state["reward_per_step"] == pytest.approx(state["return"] / (2 * state["episode_length"]), rel=1e-6)
     assert np.isnan(state["closest_to_goal"]) if successes == 4 else state["closest_to_goal"] > 0.05
     assert f"{successes} of 4 episodes succeeded" in stdout
+    # --split test with the run's eval_test seed replays its evaluation on the held-out goals
+    argv = [f"{run_dir}/state.pt", "--seed", "300005", "--tasks", "2", "--split", "test"]
+    (held_out,), stdout = call(diagnose.main, argv)
+    assert held_out["return"] == pytest.approx(logged["eval_test/meta_episode_return"][-1], rel=1e-5)
+    assert held_out["return"] != pytest.approx(state["return"], rel=1e-3)  # other goals, another return
+    assert ": ML1-reach, 2 held-out tasks: return" in stdout
+
+
+def test_diagnose_on_ml10_reports_each_task_class():
+    """On ML10 diagnose.py names each task's class: the classes the env drew for its tasks (training classes; the 5
+    held-out ones with --split test), whose per-class returns average, weighted by their task counts, to the
+    overall return."""
+    pytest.importorskip("metaworld", reason="Meta-World envs need the optional package: pip install metaworld==3.1.1")
+    loaded = diagnose.untrained("rnn", "ML10", 5)
+    for split in ("train", "test"):
+        vec = envs.make("ML10", 3, seed=12345, split=split)
+        vec.reset()
+        drawn = sorted(vec.env.class_names[c] for c in vec.env.class_ids)
+        split_classes = set(vec.env.class_names)
+        vec.close()
+        r = diagnose.diagnose(loaded, tasks=3, seed=12345, split=split)
+        per_class = r["per_class"]
+        assert sorted(name for name, (n, _, _) in per_class.items() for _ in range(n)) == drawn
+        assert sum(n * ret for n, ret, _ in per_class.values()) / 3 == pytest.approx(r["return"])
+        assert sum(ok for _, _, ok in per_class.values()) == r["successes"]
+        assert split_classes.issuperset(per_class) and len(split_classes) == (10 if split == "train" else 5)
 
 
 @pytest.mark.filterwarnings("ignore:Constant")  # metaworld's policies warn when an action saturates; the env clips

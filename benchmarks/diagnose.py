@@ -291,8 +291,8 @@ def main(argv=None):
             line += f"; reward per step {r['reward_per_step']:.2f}"
         if "per_class" in r:
             per_episode = r["episodes"] // args.tasks
-            line += "; per class (tasks: return, successful episodes): " + ", ".join(
-                f"{name} {n}: {ret:.2f}, {ok} of {n * per_episode}" for name, (n, ret, ok) in r["per_class"].items()
+            line += "; per class, tasks drawn: mean return (successful of all episodes): " + ", ".join(
+                f"{name} x{n}: {ret:.2f} ({ok}/{n * per_episode})" for name, (n, ret, ok) in r["per_class"].items()
             )
         print(line, flush=True)
         results.append(r)

@@ -240,8 +240,8 @@ def main(argv=None):
     )
     parser.add_argument("--run-seed", type=int, default=1, help="with --untrained: the run's --seed (default: 1)")
     argv = sys.argv[1:] if argv is None else list(argv)
-    script_args = argv[argv.index("--") + 1 :] if "--" in argv else []
-    args = parser.parse_args(argv[: len(argv) - len(script_args) - bool(script_args or "--" in argv)])
+    cut = argv.index("--") if "--" in argv else len(argv)  # what follows `--` goes to the method's script
+    args, script_args = parser.parse_args(argv[:cut]), argv[cut + 1 :]
     if script_args and not args.untrained:
         parser.error("arguments after -- go to the method's script with --untrained only")
     if args.tasks < 2:

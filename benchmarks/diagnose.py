@@ -38,7 +38,7 @@ deterministic actions on each of --tasks fresh tasks, as the scripts' evaluation
 from __future__ import annotations
 
 import argparse
-import importlib.util
+import importlib
 import os
 import sys
 
@@ -57,11 +57,7 @@ SURVIVAL_BONUS = ("AntDir", "Walker")  # +1 for each step alive (reference §4.3
 
 
 def method_module(method: str):
-    spec = importlib.util.spec_from_file_location(method, os.path.join(ROOT, f"{method}.py"))
-    module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault(method, module)  # where tyro looks for Args' source, to word its errors
-    spec.loader.exec_module(module)  # the scripts run only under __main__
-    return module
+    return importlib.import_module(method)  # from ROOT; the scripts train only under __main__
 
 
 def check_env(env_id: str, source: str):
@@ -165,10 +161,9 @@ def diagnose(loaded, tasks: int = 16, seed: int = 12345, split: str = "train") -
             if args.env_id == "AntDir":  # what the reward pays (along the task's angle g), and its two parts
                 velocity = (task_env.pos_after - task_env.pos_before) / task_env.dt
                 half = (step_in_episode > vec.max_episode_steps // 2).astype(int)
-                parts = velocity[:, 0] * np.cos(target) + velocity[:, 1] * np.sin(target), velocity[:, 0]
-                along[np.arange(tasks), half] += (
-                    np.stack([*parts, velocity[:, 1] * np.sign(target)], 1) * alive[:, None]
-                )
+                paid = velocity[:, 0] * np.cos(target) + velocity[:, 1] * np.sin(target)
+                side = velocity[:, 1] * np.sign(target)
+                along[np.arange(tasks), half] += np.stack([paid, velocity[:, 0], side], 1) * alive[:, None]
                 half_steps[np.arange(tasks), half] += alive
             x = agent.encoder.embed(action.float(), torch.tensor(reward), torch.tensor(next_obs))
             encoder_state = agent.encoder.gru(x, encoder_state)

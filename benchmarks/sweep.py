@@ -24,8 +24,9 @@ the numbers a fresh run would (no lr annealing; in ti.py and ti_pp_hn.py a multi
 again. The SLURM array does the same: each task resumes its run's state.pt if one exists, SLURM warns it (SIGTERM) 5
 minutes before its time limit, and a task that saved its state that way requeues itself. --export DIR writes each
 finished run's evaluation curve to DIR/{env}__{method}__lr{L}__s{S}.csv (benchmarks/run.py's columns) with a .json
-beside it (frames, wall-clock, frames/s, command, and "code": the commits its attempts ran on, from the launch lines
-of its log), small enough to commit; --no-run exports without running anything.
+beside it (frames, wall-clock, frames/s, command, "code": the commits its attempts ran on, from the launch lines of its
+log, "commit" and "clean": its first attempt's commit and whether every attempt ran on it unmodified, and "versions":
+Python's and the packages' that it ran with), small enough to commit; --no-run exports without running anything.
 """
 
 from __future__ import annotations
@@ -116,6 +117,36 @@ def code_version(root: str = ROOT) -> str:
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
     return commit.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
+
+
+PACKAGES = ("torch", "numpy", "gymnasium", "mujoco", "metaworld")  # what a run's numbers depend on besides the code
+# prints {"python": "3.11.7", "torch": ..., ...} as one JSON line; run by the interpreter that runs the scripts
+VERSIONS_PY = (
+    "import importlib.metadata as m, json, platform\n"
+    "def v(p):\n"
+    "    try:\n"
+    "        return m.version(p)\n"
+    "    except m.PackageNotFoundError:\n"
+    "        return None\n"
+    f"print(json.dumps({{'python': platform.python_version(), **{{p: v(p) for p in {PACKAGES!r}}}}}))"
+)
+
+
+def environment_versions(python: str = sys.executable) -> dict:
+    """The versions of Python and of PACKAGES (None: not installed) that `python` runs with."""
+    out = subprocess.run([python, "-c", VERSIONS_PY], capture_output=True, text=True, check=True)
+    return json.loads(out.stdout)
+
+
+def logged_environments(log: str) -> list[dict]:
+    """The "# versions {...}" lines a run's attempts wrote after their launch lines, in order (one per attempt)."""
+    found = []
+    if os.path.exists(log):
+        with open(log, errors="replace") as f:
+            for line in f:
+                if line.startswith("# versions {"):
+                    found.append(json.loads(line[len("# versions ") :]))
+    return found
 
 
 def logged_versions(log: str) -> list[str]:
@@ -251,6 +282,7 @@ def execute(jobs: list[tuple[Run, list[str]]], out: str, workers: int, threads: 
     result = {"finished": [], "failed": []}
     env = dict(os.environ, OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
     version = code_version()
+    versions = {}  # per interpreter, measured once
 
     def progress():
         done = skipped + len(result["finished"])
@@ -271,6 +303,9 @@ def execute(jobs: list[tuple[Run, list[str]]], out: str, workers: int, threads: 
             f = open(_paths(out, run)[0], "a")  # closed when the run ends
             f.write(f"# {time.strftime('%Y-%m-%d %H:%M:%S')} (cwd {os.path.abspath(out)}, code {version}): ")
             f.write(shlex.join(cmd) + "\n")
+            if cmd[0] not in versions:
+                versions[cmd[0]] = environment_versions(cmd[0])
+            f.write(f"# versions {json.dumps(versions[cmd[0]])}\n")
             f.flush()
             process = subprocess.Popen(
                 cmd, cwd=out, stdout=f, stderr=subprocess.STDOUT, env=env, preexec_fn=_stop_with_parent
@@ -365,6 +400,7 @@ def slurm_script(
         f"code=$(git -C {shlex.quote(ROOT)} rev-parse --short=12 HEAD 2>/dev/null || echo unknown)",
         f'git -C {shlex.quote(ROOT)} diff --quiet HEAD 2>/dev/null || code="$code+dirty"',
         'echo "# $(date "+%Y-%m-%d %H:%M:%S") (array task $SLURM_ARRAY_TASK_ID, code $code): $cmd" >> "logs/$name.log"',
+        f'echo "# versions $({shlex.quote(jobs[0][1][0])} -c {shlex.quote(VERSIONS_PY)})" >> "logs/$name.log"',
         'eval "exec $cmd" >> "logs/$name.log" 2>&1 &',
         "pid=$!",
         "trap 'kill -TERM $pid' TERM  # SLURM's warning reaches the run, which saves its state and exits 143",
@@ -391,7 +427,13 @@ def export(run: Run, run_dir: str, wall_clock: float | None, cmd: list[str], dir
     meta.update(summary(info["scalars"], info["wall_clock_s"]))
     meta["process_wall_clock_s"] = None if wall_clock is None else round(wall_clock, 1)
     meta.update({"command": shlex.join(identity(cmd)), "run_dir": os.path.basename(run_dir)})
-    meta["code"] = logged_versions(_paths(os.path.dirname(os.path.dirname(run_dir)), run)[0])
+    log = _paths(os.path.dirname(os.path.dirname(run_dir)), run)[0]
+    meta["code"] = logged_versions(log)
+    # the commit of its first attempt, whether every attempt ran on that commit with a clean tree, and the versions
+    # the last attempt ran with (None where the log predates them)
+    meta["commit"] = meta["code"][0].removesuffix("+dirty") if meta["code"] else None
+    meta["clean"] = len(meta["code"]) == 1 and not meta["code"][0].endswith("+dirty") if meta["code"] else None
+    meta["versions"] = (logged_environments(log) or [None])[-1]
     with open(path[: -len(".csv")] + ".json", "w") as f:
         json.dump(meta, f, indent=1)
     return path

@@ -7,6 +7,7 @@ import glob
 import io
 import json
 import os
+import platform
 import re
 import shlex
 import shutil
@@ -17,6 +18,7 @@ import time
 
 import numpy as np
 import pytest
+import torch
 
 import envs
 from benchmarks import aggregate, baselines, diagnose, sweep
@@ -83,6 +85,10 @@ def test_tiny_sweep_runs_resumes_and_exports(tiny_sweep, tmp_path):
         assert meta["final_eval_return"] == pytest.approx(float(rows[-1]["eval_meta_episode_return"]))
         assert meta["code"] == [sweep.code_version()]  # the commit it ran on ("unknown" outside a git checkout)
         assert (meta["code"][0] != "unknown") == os.path.exists(os.path.join(sweep.ROOT, ".git"))
+        assert meta["commit"] == meta["code"][0].removesuffix("+dirty")
+        assert meta["clean"] == (not meta["code"][0].endswith("+dirty"))
+        assert meta["versions"]["python"] == platform.python_version()
+        assert meta["versions"]["torch"] == torch.__version__ and meta["versions"]["numpy"] == np.__version__
 
     # a variant's export: the suffix follows the method in the names and the summary, the curves are the same
     variant = str(tmp_path / "variant")
@@ -826,6 +832,7 @@ def test_slurm_task_requeues_on_sigterm_and_resumes(tmp_path):
     (log,) = glob.glob(os.path.join(out, "logs", "*.log"))
     assert "--resume runs/GridWorld__rnn_lr1e-3__73__" in open(log).read()
     assert sweep.logged_versions(log) == [sweep.code_version()]  # both attempts name the commit they ran on
+    assert sweep.logged_environments(log) == 2 * [sweep.environment_versions()]  # and the versions they ran with
     rc, _ = call(sweep.main, [*one, "--out", out, "--no-run", "--export", out + "/export", *RESUMABLE_ARGS])
     assert rc == 0 and exported(out + "/export") == exported(straight + "/export")
 

@@ -20,6 +20,8 @@ from torch.utils.tensorboard import SummaryWriter
 
 import envs as meta_envs
 
+METHOD = "rnn"  # the method's name: its picked learning rates (envs.LEARNING_RATES), whatever this file is called
+
 
 @dataclass
 class Args:
@@ -35,6 +37,9 @@ class Args:
     """use the GPU if one is available (a message says so when it is not)"""
     threads: int = 1
     """torch CPU threads; 1 is fastest on a loaded 2-core machine (docs/speed.md)"""
+    env_workers: int = 0
+    """step the sub-environments in this many worker processes (0: in this process): the same trajectories, faster
+    where the simulator dominates and cores are free (Meta-World, MuJoCo; docs/speed.md)"""
     track: bool = False
     """log to Weights and Biases (needs `pip install wandb`)"""
     wandb_project_name: str = "hypermeta"
@@ -59,6 +64,9 @@ class Args:
     env_id: str = "GridWorld"
     """the environment id: GridWorld, GridWorldShow, GridWorldDense, CheetahDir, CheetahVel, AntDir, Walker, MC-LS,
     ML1-reach, ML1-push, ML1-pick-place or ML10"""
+    success_ends_episode: bool = False
+    """Meta-World: end an inner episode at its first successful step, as the authors' ML10 does (difference 17);
+    off: every inner episode runs its 500 steps, as the authors' ML1 does"""
     lr: float | None = None
     """learning rate of the policy and the encoder; default: the one picked for this method on --env-id
     (docs/learning_rates.md), from the paper's grid {3e-3, 1e-3, 3e-4, 1e-4, 3e-5}"""
@@ -325,6 +333,77 @@ class Agent(nn.Module):
         return action, dist.log_prob(action).sum(-1), dist.entropy().sum(-1), self.critic(x)
 
 
+def scale_rewards(reward, discounted_return, done, return_rms, args):
+    """PPO's rewards (reference §1.6): `reward` divided by the running std of the discounted return, clipped to
+    +-reward_clip. Returns them and the discounted return, reset where a meta-episode ended (`done`)."""
+    discounted_return = discounted_return * args.gamma + reward
+    return_rms.update(discounted_return)
+    discounted_return[done] = 0.0
+    scaled = reward / np.sqrt(return_rms.var + 1e-8)
+    return np.clip(scaled, -args.reward_clip, args.reward_clip), discounted_return
+
+
+def gae(rewards, values, dones, time_limits, next_value, next_done, args):
+    """Generalized advantage estimation over a (T, N) rollout (reference §1.4 item 1); dones[t] marks obs[t] as the
+    start of a meta-episode (the BAMDP done): no value is bootstrapped across it. Returns the advantages, normalised,
+    and the value targets."""
+    advantages = torch.zeros_like(rewards)
+    lastgaelam = 0
+    num_steps = rewards.shape[0]
+    for t in reversed(range(num_steps)):
+        if t == num_steps - 1:
+            nextnonterminal = 1.0 - next_done
+            nextvalues = next_value
+        else:
+            nextnonterminal = 1.0 - dones[t + 1]
+            nextvalues = values[t + 1]
+        delta = rewards[t] + args.gamma * nextvalues * nextnonterminal - values[t]
+        lastgaelam = delta + args.gamma * args.gae_lambda * nextnonterminal * lastgaelam
+        # proper time limits (reference §1.4): a time-limit transition gets no advantage and cuts GAE
+        lastgaelam = lastgaelam * (1.0 - time_limits[t])
+        advantages[t] = lastgaelam
+    returns = advantages + values
+    # advantages are normalised over the whole rollout (reference §1.4)
+    advantages = (advantages - advantages.mean()) / (advantages.std() + 1e-5)
+    return advantages, returns
+
+
+def ppo_loss(newlogprob, entropy, newvalue, mb_logprobs, mb_advantages, mb_returns, mb_values, args):
+    """PPO's loss on a minibatch (reference §1.4 item 5) and its diagnostics: returns loss, pg_loss, v_loss,
+    entropy_loss, old_approx_kl, approx_kl and the fraction of clipped ratios."""
+    logratio = newlogprob - mb_logprobs
+    ratio = logratio.exp()
+
+    with torch.no_grad():
+        # calculate approx_kl http://joschu.net/blog/kl-approx.html
+        old_approx_kl = (-logratio).mean()
+        approx_kl = ((ratio - 1) - logratio).mean()
+        clipfrac = ((ratio - 1.0).abs() > args.clip_coef).float().mean().item()
+
+    # Policy loss
+    pg_loss1 = -mb_advantages * ratio
+    pg_loss2 = -mb_advantages * torch.clamp(ratio, 1 - args.clip_coef, 1 + args.clip_coef)
+    pg_loss = torch.max(pg_loss1, pg_loss2).mean()
+
+    # Value loss: clipped, with a Huber loss (reference §1.4)
+    newvalue = newvalue.view(-1)
+    v_clipped = mb_values + torch.clamp(newvalue - mb_values, -args.clip_coef, args.clip_coef)
+    v_loss_unclipped = F.huber_loss(newvalue, mb_returns, reduction="none")
+    v_loss_clipped = F.huber_loss(v_clipped, mb_returns, reduction="none")
+    v_loss = 0.5 * torch.max(v_loss_unclipped, v_loss_clipped).mean()
+
+    entropy_loss = entropy.mean()
+    loss = pg_loss - args.ent_coef * entropy_loss + v_loss * args.vf_coef
+    return loss, pg_loss, v_loss, entropy_loss, old_approx_kl, approx_kl, clipfrac
+
+
+def clip_gradients(agent, args):
+    """Each part of the agent that PPO trains has its gradient norm clipped to max_grad_norm on its own."""
+    # the policy and the encoder are clipped separately (reference §1.4)
+    nn.utils.clip_grad_norm_(agent.policy_parameters(), args.max_grad_norm)
+    nn.utils.clip_grad_norm_(agent.encoder.parameters(), args.max_grad_norm)
+
+
 def evaluate(agent, eval_envs, obs_rms, device, video_frames=None):
     """One meta-episode on each of eval_envs.num_envs fresh tasks, deterministic actions, no resets inside.
 
@@ -376,7 +455,8 @@ def video(agent, normalisers, device, args, path):
     """Record one evaluation meta-episode on a fresh task to an mp4 file."""
     import imageio.v3 as iio
 
-    frames, video_envs = [], meta_envs.make(args.env_id, 1, seed=args.seed + 200_000, render_mode="rgb_array")
+    video_kwargs = {"render_mode": "rgb_array", "success_ends_episode": args.success_ends_episode}
+    frames, video_envs = [], meta_envs.make(args.env_id, 1, seed=args.seed + 200_000, **video_kwargs)
     evaluate(agent, video_envs, *normalisers, device, frames)
     os.makedirs(os.path.dirname(path), exist_ok=True)
     iio.imwrite(path, np.stack(frames), fps=video_envs.metadata["render_fps"])
@@ -438,17 +518,17 @@ if __name__ == "__main__":
     checkpoint = None
     if args.eval_checkpoint is not None:  # the checkpoint's own arguments rebuild its model
         checkpoint = torch.load(args.eval_checkpoint, map_location="cpu", weights_only=True)
-        keep = ("eval_checkpoint", "num_eval_tasks", "capture_video", "seed", "cuda", "threads", "track")
+        keep = ("eval_checkpoint", "num_eval_tasks", "capture_video", "seed", "cuda", "threads", "env_workers", "track")
         for key, value in checkpoint["args"].items():
             if hasattr(args, key) and key not in keep:
                 setattr(args, key, tuple(value) if isinstance(value, list) else value)
     try:
-        for key, value in meta_envs.preset(args.env_id, os.path.basename(__file__)[:-3]).items():
+        for key, value in meta_envs.preset(args.env_id, METHOD).items():
             if hasattr(args, key) and getattr(args, key) is None:
                 setattr(args, key, value)
     except ValueError as e:
         raise SystemExit(f"error: {e}") from None
-    if args.lr is None or args.lr <= 0:  # None: a copy of this file under another name has no picked lr
+    if args.lr is None or args.lr <= 0:  # None: METHOD has no picked lr on this env id
         raise SystemExit(f"error: --lr must be given and positive, got {args.lr}")
     if not args.policy_init_std > 0:
         raise SystemExit(f"error: --policy-init-std must be positive, got {args.policy_init_std}")
@@ -482,10 +562,16 @@ if __name__ == "__main__":
     device = torch.device("cuda" if torch.cuda.is_available() and args.cuda else "cpu")
 
     # env setup: each sub-environment runs whole meta-episodes; evaluation draws fresh tasks from its own seed
-    envs = meta_envs.make(args.env_id, args.num_envs, seed=args.seed)
-    eval_splits = {"eval": meta_envs.make(args.env_id, args.num_eval_tasks, seed=args.seed + 100_000)}
-    if args.env_id in meta_envs.METAWORLD_IDS:  # and on held-out tasks, what Meta-World papers report (reference §4.6)
-        eval_splits["eval_test"] = meta_envs.make(args.env_id, args.num_eval_tasks, args.seed + 300_000, split="test")
+    try:
+        env_kwargs = {"success_ends_episode": args.success_ends_episode}
+        envs = meta_envs.make(args.env_id, args.num_envs, args.seed, workers=args.env_workers, **env_kwargs)
+        env_kwargs["workers"] = min(args.env_workers, args.num_eval_tasks)
+        eval_splits = {"eval": meta_envs.make(args.env_id, args.num_eval_tasks, args.seed + 100_000, **env_kwargs)}
+        if args.env_id in meta_envs.METAWORLD_IDS:  # and on held-out tasks, what Meta-World papers report (§4.6)
+            test_seed = args.seed + 300_000
+            eval_splits["eval_test"] = meta_envs.make(args.env_id, args.num_eval_tasks, test_seed, "test", **env_kwargs)
+    except ValueError as e:
+        raise SystemExit(f"error: {e}") from None
 
     agent = Agent(envs, args).to(device)
     obs_rms = RunningMeanStd(envs.single_observation_space.shape)
@@ -594,11 +680,8 @@ if __name__ == "__main__":
             env_time += time.time() - env_start
             next_done = np.logical_or(terminations, truncations)
             # PPO sees rewards scaled by the running std of the discounted return, clipped (reference §1.6)
-            discounted_return = discounted_return * args.gamma + reward
-            return_rms.update(discounted_return)
-            discounted_return[next_done] = 0.0
-            scaled = reward / np.sqrt(return_rms.var + 1e-8)
-            rewards[step] = torch.tensor(np.clip(scaled, -args.reward_clip, args.reward_clip)).to(device)
+            scaled, discounted_return = scale_rewards(reward, discounted_return, next_done, return_rms, args)
+            rewards[step] = torch.tensor(scaled).to(device)
             raw_rewards[step] = torch.tensor(reward).to(device)
             if args.proper_time_limits:
                 time_limits[step] = torch.tensor(infos["inner_time_limit"], dtype=torch.float32).to(device)
@@ -618,23 +701,7 @@ if __name__ == "__main__":
         with torch.no_grad():
             encoder_output = torch.where(next_done.bool().unsqueeze(-1), encoder_prior, encoder_state)
             next_value = agent.get_value(encoder_output, obs_rms.normalize(next_obs)).reshape(1, -1)
-            advantages = torch.zeros_like(rewards).to(device)
-            lastgaelam = 0
-            for t in reversed(range(args.num_steps)):
-                if t == args.num_steps - 1:
-                    nextnonterminal = 1.0 - next_done
-                    nextvalues = next_value
-                else:
-                    nextnonterminal = 1.0 - dones[t + 1]
-                    nextvalues = values[t + 1]
-                delta = rewards[t] + args.gamma * nextvalues * nextnonterminal - values[t]
-                lastgaelam = delta + args.gamma * args.gae_lambda * nextnonterminal * lastgaelam
-                # proper time limits (reference §1.4): a time-limit transition gets no advantage and cuts GAE
-                lastgaelam = lastgaelam * (1.0 - time_limits[t])
-                advantages[t] = lastgaelam
-            returns = advantages + values
-            # advantages are normalised over the whole rollout (reference §1.4)
-            advantages = (advantages - advantages.mean()) / (advantages.std() + 1e-5)
+            advantages, returns = gae(rewards, values, dones, time_limits, next_value, next_done, args)
             next_obs_seq = torch.cat([obs[1:], next_obs.unsqueeze(0)])  # the s' of each stored transition
 
         # Optimizing the policy and value network
@@ -659,38 +726,17 @@ if __name__ == "__main__":
                 )
                 mb_logprobs, mb_advantages = logprobs[mb_inds].flatten(), advantages[mb_inds].flatten()
                 mb_returns, mb_values = returns[mb_inds].flatten(), values[mb_inds].flatten()
-                logratio = newlogprob - mb_logprobs
-                ratio = logratio.exp()
-
-                with torch.no_grad():
-                    # calculate approx_kl http://joschu.net/blog/kl-approx.html
-                    old_approx_kl = (-logratio).mean()
-                    approx_kl = ((ratio - 1) - logratio).mean()
-                    clipfracs += [((ratio - 1.0).abs() > args.clip_coef).float().mean().item()]
-
-                # Policy loss
-                pg_loss1 = -mb_advantages * ratio
-                pg_loss2 = -mb_advantages * torch.clamp(ratio, 1 - args.clip_coef, 1 + args.clip_coef)
-                pg_loss = torch.max(pg_loss1, pg_loss2).mean()
-
-                # Value loss: clipped, with a Huber loss (reference §1.4)
-                newvalue = newvalue.view(-1)
-                v_clipped = mb_values + torch.clamp(newvalue - mb_values, -args.clip_coef, args.clip_coef)
-                v_loss_unclipped = F.huber_loss(newvalue, mb_returns, reduction="none")
-                v_loss_clipped = F.huber_loss(v_clipped, mb_returns, reduction="none")
-                v_loss = 0.5 * torch.max(v_loss_unclipped, v_loss_clipped).mean()
-
-                entropy_loss = entropy.mean()
-                loss = pg_loss - args.ent_coef * entropy_loss + v_loss * args.vf_coef
+                loss, pg_loss, v_loss, entropy_loss, old_approx_kl, approx_kl, clipfrac = ppo_loss(
+                    newlogprob, entropy, newvalue, mb_logprobs, mb_advantages, mb_returns, mb_values, args
+                )
+                clipfracs.append(clipfrac)
                 if not torch.isfinite(loss):
                     raise SystemExit(f"error: non-finite loss at iteration {iteration}; try a lower --lr")
 
                 optimizer.zero_grad()
                 encoder_optimizer.zero_grad()
                 loss.backward()
-                # the policy and the encoder are clipped separately (reference §1.4)
-                nn.utils.clip_grad_norm_(agent.policy_parameters(), args.max_grad_norm)
-                nn.utils.clip_grad_norm_(agent.encoder.parameters(), args.max_grad_norm)
+                clip_gradients(agent, args)
                 optimizer.step()
                 encoder_optimizer.step()
 

@@ -62,13 +62,26 @@ def preset(env_id: str, method: str | None = None) -> dict:
 
 
 def make(
-    env_id: str, num_envs: int, seed: int | None = None, render_mode: str | None = None, split: str = "train"
+    env_id: str,
+    num_envs: int,
+    seed: int | None = None,
+    render_mode: str | None = None,
+    split: str = "train",
+    success_ends_episode: bool = False,
+    workers: int = 0,
 ) -> MetaVecEnv:
     """A vector env of `num_envs` meta-episode environments whose generators derive from `seed`.
 
     `split` is "train" or "test": ML10's test split is its 5 held-out classes and ML1's is Meta-World's 50
     held-out goals; every other id samples its test tasks from the training distribution, as the reference
     evaluates (reference §5.1).
+
+    `success_ends_episode` (Meta-World ids only): an inner episode ends at its first successful step, as the
+    authors' ML10 wrapper does (reference §4.6, difference 17); by default it runs to the time limit, as the
+    authors' ML1 does.
+
+    `workers` > 0 steps the sub-environments in that many processes (envs/workers.py): the same trajectories as
+    in-process stepping (0, the default), faster where the simulator dominates and cores are free.
     """
     _check_id(env_id)
     if not isinstance(num_envs, int) or num_envs < 1:
@@ -78,8 +91,19 @@ def make(
     if split not in ("train", "test"):
         raise ValueError(f"split must be 'train' or 'test', got {split!r}")
     module, factory, kwargs = _REGISTRY[env_id]
-    task_env, episodes_per_task = getattr(importlib.import_module(module), factory)(
-        num_envs=num_envs, render_mode=render_mode, split=split, **kwargs
-    )
+    if success_ends_episode:
+        if env_id not in METAWORLD_IDS:
+            raise ValueError(
+                f"success_ends_episode applies to the Meta-World ids only ({', '.join(METAWORLD_IDS)}), not {env_id!r}"
+            )
+        kwargs = {**kwargs, "success_ends_episode": True}
+    kwargs = {"render_mode": render_mode, "split": split, **kwargs}
+    if workers:  # the same sub-environments, stepped in worker processes (envs/workers.py)
+        from envs.workers import WorkerTaskEnv
+
+        task_env = WorkerTaskEnv(module, factory, kwargs, num_envs, workers)
+        episodes_per_task = task_env.episodes_per_task
+    else:
+        task_env, episodes_per_task = getattr(importlib.import_module(module), factory)(num_envs=num_envs, **kwargs)
     task_env.seed(seed)
     return MetaVecEnv(task_env, episodes_per_task, env_id=env_id, render_mode=render_mode)

@@ -16,13 +16,17 @@ from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
 
-def make_rngs(seed: int | None, num_envs: int) -> list[np.random.Generator]:
-    """One independent generator per sub-environment, derived from (seed, index) only.
+def make_rngs(seed: int | None, num_envs: int, first_index: int = 0) -> list[np.random.Generator]:
+    """One independent generator per sub-environment, derived from (seed, index) only: indices first_index, ...,
+    first_index + num_envs - 1.
 
     `SeedSequence(seed, spawn_key=(i,))` does not depend on `num_envs`, so sub-environment i draws the same tasks
-    whether it runs alone or beside 15 others.
+    whether it runs alone, beside 15 others, or in a worker process that holds a slice of them (envs/workers.py).
     """
-    return [np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(i,))) for i in range(num_envs)]
+    return [
+        np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(i,)))
+        for i in range(first_index, first_index + num_envs)
+    ]
 
 
 def _map(value: Any, leaf) -> Any:
@@ -88,6 +92,8 @@ class TaskEnv:
     reports_success: bool = False
     # numpy arrays that, with the generators, are the whole state (state_dict); families add theirs
     state_attrs: tuple[str, ...] = ("tasks",)
+    # the global index of sub-environment 0: nonzero in a worker process that holds a slice (envs/workers.py)
+    first_index: int = 0
 
     def __init__(self, num_envs: int):
         self.num_envs = num_envs
@@ -95,7 +101,7 @@ class TaskEnv:
         self.tasks: np.ndarray
 
     def seed(self, seed: int | None) -> None:
-        self.rngs = make_rngs(seed, self.num_envs)
+        self.rngs = make_rngs(seed, self.num_envs, self.first_index)
 
     def sample_tasks(self, ids: np.ndarray) -> None:
         """Draw a new task for each sub-environment in `ids` from its own generator."""

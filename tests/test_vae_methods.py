@@ -81,9 +81,10 @@ def task_targets(method, agent, vec, n):
 
 
 def vae_losses(method, agent, batch, args, target):
+    """(loss, reconstruction, KL, task loss), the last 0 for VI+HN."""
     module = MODULES[method]
     out = module.vae_losses(agent, *batch, args) if target is None else module.vae_losses(agent, *batch, args, target)
-    return out if len(out) == 3 else (*out, torch.zeros(()))
+    return out if len(out) == 4 else (*out, torch.zeros(()))
 
 
 def test_kl_chain_is_the_gaussian_kl_to_the_previous_posterior():
@@ -113,7 +114,7 @@ def test_elbo_masks_padding_and_reduces_as_varibad(method, env_id, monkeypatch):
     g = torch.Generator().manual_seed(1)
     trajectories = [hand_made_trajectory(vec, length, g) for length in (5, 2, 7)]
     target = task_targets(method, agent, vec, 3)
-    batched = [vae_losses(method, agent, pad(trajectories, garbage), args, target) for garbage in (0.0, 1e3)]
+    batched = [vae_losses(method, agent, pad(trajectories, garbage), args, target)[1:] for garbage in (0.0, 1e3)]
     for a, b in zip(*batched, strict=True):
         assert a.item() == b.item()
 
@@ -136,6 +137,117 @@ def test_elbo_masks_padding_and_reduces_as_varibad(method, env_id, monkeypatch):
                 expected[2] += (agent.decoder.task(mu[t]) - target[i]).square().mean()
     torch.testing.assert_close(torch.stack(batched[0]).detach(), expected.detach(), rtol=1e-4, atol=1e-4)
     assert expected[0] > 0 and expected[1] > 0 and (target is None or expected[2] > 0)
+
+
+def numpy_layer(layer, x, activation=None):
+    """An nn.Linear on x in numpy from its weights, then the activation ("relu", "tanh" or none)."""
+    y = x @ layer.weight.detach().double().numpy().T + layer.bias.detach().double().numpy()
+    return {"relu": lambda v: np.maximum(v, 0.0), "tanh": np.tanh, None: lambda v: v}[activation](y)
+
+
+def numpy_mlp(net, x):
+    """A decoder MLP in numpy: ReLU after every Linear but the last (reference §3.6)."""
+    linears = [m for m in net if isinstance(m, torch.nn.Linear)]
+    for k, layer in enumerate(linears):
+        x = numpy_layer(layer, x, "relu" if k < len(linears) - 1 else None)
+    return x
+
+
+@pytest.mark.parametrize("method", VAE_METHODS)
+def test_reparameterisation_task_loss_and_kl_weight(method, monkeypatch):
+    """The decoders get z = mu + exp(logvar / 2) eps with the eps drawn here; TI's task loss is the squared error of
+    the task decoder's output on z, averaged over its dimensions, summed over ELBO terms and meta-episodes; the loss
+    is reconstruction + kl_weight KL (+ task) (reference §2.5, §3.3)."""
+    agent, vec, args = make_agent(method, "CheetahVel", vae_subsample_elbos=0, vae_subsample_decodes=0, kl_weight=0.37)
+    with torch.no_grad():  # logvar near -1: std 0.61, neither exp(logvar) nor 1
+        agent.encoder.head.bias[args.latent_dim :] = -1.0
+    g = torch.Generator().manual_seed(3)
+    batch = pad([hand_made_trajectory(vec, length, g) for length in (4, 6)], 0.0)
+    target = task_targets(method, agent, vec, 2)
+    eps, decoded = [], []
+    monkeypatch.setattr(torch, "randn_like", lambda x: eps.append(torch.randn(x.shape, generator=g)) or eps[-1])
+    agent.decoder.register_forward_pre_hook(lambda module, inputs: decoded.append(inputs[0].detach()))
+    loss, reconstruction, kl, task = vae_losses(method, agent, batch, args, target)
+
+    mu, logvar = agent.encoder.head(MODULES[method].encode(agent.encoder, *batch[:3])).chunk(2, -1)
+    mu, logvar = mu.detach().double().numpy(), logvar.detach().double().numpy()
+    assert (logvar < -0.5).all()
+    z = mu + np.exp(0.5 * logvar) * eps[0].double().numpy()  # (H+1, B, L): every posterior is an ELBO term
+    np.testing.assert_allclose(decoded[0].double().numpy(), z, rtol=1e-5, atol=1e-6)
+    expected_task = 0.0
+    if target is not None:
+        for b, length in enumerate(batch[3].tolist()):
+            error = numpy_mlp(agent.decoder.task, z[: length + 1, b]) - target[b].detach().double().numpy()
+            expected_task += (error**2).mean(-1).sum()
+    assert task.item() == pytest.approx(expected_task, rel=1e-5)
+    assert kl.item() > 0 and reconstruction.item() > 0
+    assert loss.item() == pytest.approx(reconstruction.item() + 0.37 * kl.item() + task.item(), rel=1e-6)
+
+
+@pytest.mark.parametrize(
+    "env_id, overrides", [("GridWorld", {}), ("CheetahVel", {"decode_state": True}), ("Walker", {})]
+)
+def test_decoder_losses_are_the_per_step_losses(env_id, overrides):
+    """Each decoded step's loss, computed here in numpy from the decoders' weights (reference §3.6): on the
+    grid-worlds the binary cross-entropy of the head of the cell observed at s' against 1[r = 1]; elsewhere the
+    squared error of the reward MLP on (z, ReLU embeddings of s', a, s), plus the next observation's squared error
+    averaged over its dimensions (MLP on z, a, s) where the state is decoded."""
+    agent, vec, args = make_agent("vi_hn", env_id, **overrides)
+    g = torch.Generator().manual_seed(2)
+    obs, actions, rewards, _ = pad([hand_made_trajectory(vec, 4, g) for _ in range(3)], 0.0)
+    z = torch.randn(1, 3, args.latent_dim, generator=g)
+    with torch.no_grad():
+        losses = agent.decoder(z, obs, actions, rewards, torch.arange(4).view(1, 4, 1).expand(1, 4, 3))
+    o, a, r, zs = (x.double().numpy() for x in (obs, actions, rewards, z[0]))
+    reward, state = agent.decoder.reward, agent.decoder.state
+    assert (reward is not None) == (env_id != "Walker") and (state is not None) == (env_id != "GridWorld")
+    expected = np.zeros((4, 3))
+    for t in range(4):
+        for b in range(3):
+            a_t = np.atleast_1d(a[t, b])
+            if env_id == "GridWorld":
+                logit = numpy_mlp(reward, zs[b])[int(o[t + 1, b, 0]) * 5 + int(o[t + 1, b, 1])]
+                y = float(r[t, b] == 1.0)
+                expected[t, b] += np.log1p(np.exp(logit)) - y * logit
+            elif reward is not None:
+                parts = [numpy_layer(reward.state_embed, o[t + 1, b], "relu")]
+                parts += [
+                    numpy_layer(reward.action_embed, a_t, "relu"),
+                    numpy_layer(reward.state_embed, o[t, b], "relu"),
+                ]
+                expected[t, b] += (numpy_mlp(reward.mlp, np.concatenate([zs[b], *parts]))[0] - r[t, b]) ** 2
+            if state is not None:
+                parts = [numpy_layer(state.action_embed, a_t, "relu"), numpy_layer(state.state_embed, o[t, b], "relu")]
+                prediction = numpy_mlp(state.mlp, np.concatenate([zs[b], *parts]))
+                expected[t, b] += ((prediction - o[t + 1, b]) ** 2).mean()
+    np.testing.assert_allclose(losses[0].double().numpy(), expected, rtol=1e-5, atol=1e-6)
+    assert (expected > 0).all()
+
+
+@pytest.mark.parametrize("method", ["ti", "ti_pp_hn"])
+def test_ti_policy_acts_on_g_phi_of_the_task_while_it_is_used(method):
+    """Where use_task is 1 the policy's latent embedding is g_phi(c) = tanh(W c + b) (reference §3.4, §3.5), elsewhere
+    the latent's embedding tanh(W' latent + b'); the state embedding goes beside it either way."""
+    agent, vec, args = make_agent(method, "CheetahVel")
+    g = torch.Generator().manual_seed(4)
+    latent = torch.randn(4, 2 * args.latent_dim, generator=g)
+    obs = torch.randn(4, vec.single_observation_space.shape[0], generator=g)
+    task = torch.randn(4, vec.task_dim, generator=g)
+    use_task = torch.tensor([1.0, 0.0, 1.0, 0.0])
+    with torch.no_grad():
+        x = agent.policy_input(latent, obs, task, use_task)
+    if method == "ti":  # concat(state embedding, latent embedding) into the MLPs
+        state_embedding, embedding = x.split([args.policy_state_embed_dim, args.latent_embed_dim], -1)
+    else:  # (latent embedding + [1], state embedding) into the hypernetwork
+        (e1, state_embedding), embedding = x, x[0][:, :-1]
+        assert (e1[:, -1] == 1).all()
+    g_phi = numpy_layer(agent.task_embed[0], task.double().numpy(), "tanh")
+    latent_embedding = numpy_layer(agent.latent_embed[0], latent.double().numpy(), "tanh")
+    expected = np.where(use_task.numpy()[:, None] == 1, g_phi, latent_embedding)
+    np.testing.assert_allclose(embedding.double().numpy(), expected, rtol=1e-5, atol=1e-6)
+    state_expected = numpy_layer(agent.state_embed[0], obs.double().numpy(), "tanh")
+    np.testing.assert_allclose(state_embedding.double().numpy(), state_expected, rtol=1e-5, atol=1e-6)
+    assert not np.allclose(g_phi, latent_embedding, atol=0.1)
 
 
 @pytest.mark.parametrize("env_id", ["GridWorld", "GridWorldDense", "GridWorldShow"])
@@ -202,7 +314,7 @@ def test_subsampling_draws_each_meta_episodes_own_steps(monkeypatch):
     monkeypatch.setattr(module, "step_indices", lambda *a: drawn.append(step_indices(*a)) or drawn[-1])
     g = torch.Generator().manual_seed(0)
     batch = pad([hand_made_trajectory(vec, length, g) for length in (30, 4, 12)], 0.0)
-    _, kl = module.vae_losses(agent, *batch, args)
+    _, _, kl = module.vae_losses(agent, *batch, args)
     (elbo_t, _), (dec_t, _) = drawn
     assert elbo_t.shape == (50, 3) and dec_t.shape == (50, 50, 3)
     assert (elbo_t <= batch[3]).all() and (dec_t < batch[3]).all()
@@ -262,7 +374,7 @@ def test_task_loss_does_not_reach_g_phi(method):
     agent, vec, args = make_agent(method, "GridWorld", vae_subsample_elbos=0, vae_subsample_decodes=0)
     g = torch.Generator().manual_seed(0)
     batch = pad([hand_made_trajectory(vec, 6, g) for _ in range(2)], 0.0)
-    _, _, task = MODULES[method].vae_losses(agent, *batch, args, agent.task_target(torch.randn(2, 2)))
+    *_, task = MODULES[method].vae_losses(agent, *batch, args, agent.task_target(torch.randn(2, 2)))
     task.backward()
     assert all(p.grad is None for p in agent.task_embed.parameters())
     assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in agent.decoder.task.parameters())

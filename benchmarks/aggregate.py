@@ -445,6 +445,33 @@ def reference_lines(env_id: str, meta_episodes: int) -> list[tuple[float, str]]:
     return lines
 
 
+def grouped(curves: list[Curve]) -> dict:
+    """{env: {method: {lr: [Curve per seed, by seed]}}}, the environments in envs.ENV_IDS order."""
+    by_env = defaultdict(lambda: defaultdict(lambda: defaultdict(list)))
+    for c in curves:
+        by_env[c.env_id][c.method][c.lr].append(c)
+    for groups in by_env.values():
+        for by_lr in groups.values():
+            for seeds in by_lr.values():
+                seeds.sort(key=lambda c: c.seed)
+    return dict(sorted(by_env.items(), key=lambda item: _env_order(item[0])))
+
+
+def select(curves: list[Curve], lrs=None, methods=None, env_ids=None, max_frames=None) -> list[Curve]:
+    """The curves main's filters keep: lrs (["default"]: each method's default rate on each env id), methods, env
+    ids, and each curve's evaluations up to max_frames."""
+    if lrs == ["default"]:
+        rates = {(m, e): lr_str(lr) for m, by_env in envs.LEARNING_RATES.items() for e, lr in by_env.items()}
+        curves = [c for c in curves if rates.get((c.method, c.env_id)) == c.lr]
+    elif lrs:
+        curves = [c for c in curves if c.lr in {lr_str(lr) for lr in lrs}]
+    curves = [c for c in curves if (not methods or c.method in methods)]
+    curves = [c for c in curves if (not env_ids or c.env_id in env_ids)]
+    if max_frames is not None:
+        curves = [c for c in (truncated(c, max_frames) for c in curves) if c is not None]
+    return curves
+
+
 def aggregate(
     curves: list[Curve],
     out: str,
@@ -455,15 +482,9 @@ def aggregate(
 ) -> dict:
     """Write {env}.png and {env}.md to `out` for every environment, and summary.md (one table, every environment);
     return {env: {method: best lr}}. default_lrs: the curves are each method's default rate (the captions say so)."""
-    by_env = defaultdict(lambda: defaultdict(lambda: defaultdict(list)))
-    for c in curves:
-        by_env[c.env_id][c.method][c.lr].append(c)
     os.makedirs(out, exist_ok=True)
     chosen, rows = {}, []
-    for env_id, groups in sorted(by_env.items(), key=lambda item: _env_order(item[0])):
-        for by_lr in groups.values():
-            for seeds in by_lr.values():
-                seeds.sort(key=lambda c: c.seed)
+    for env_id, groups in grouped(curves).items():
         best = {method: best_lr(by_lr, final) for method, by_lr in groups.items()}
         # Meta-World: one metaworld env (~20 MB, ~1 ms a step) per meta-episode, so at most 32 (the table says how many)
         episodes = min(random_episodes, 32) if env_id in envs.METAWORLD_IDS else random_episodes
@@ -524,16 +545,7 @@ def main(argv=None):
     if args.max_frames is not None and args.max_frames <= 0:
         raise SystemExit(f"error: --max-frames must be positive, got {args.max_frames:g}")
     check_lrs(parser, args.lrs)
-    curves = load(args.sources)
-    if args.lrs == ["default"]:
-        rates = {(m, e): lr_str(lr) for m, by_env in envs.LEARNING_RATES.items() for e, lr in by_env.items()}
-        curves = [c for c in curves if rates.get((c.method, c.env_id)) == c.lr]
-    elif args.lrs:
-        curves = [c for c in curves if c.lr in {lr_str(lr) for lr in args.lrs}]
-    curves = [c for c in curves if (not args.methods or c.method in args.methods)]
-    curves = [c for c in curves if (not args.env_ids or c.env_id in args.env_ids)]
-    if args.max_frames is not None:
-        curves = [c for c in (truncated(c, args.max_frames) for c in curves) if c is not None]
+    curves = select(load(args.sources), args.lrs, args.methods, args.env_ids, args.max_frames)
     if not curves:
         raise SystemExit("error: no finished runs found in " + " ".join(args.sources))
     return aggregate(curves, args.out, args.final, args.ci, args.random_meta_episodes, args.lrs == ["default"])

@@ -60,7 +60,7 @@ def summary(scalars: dict, wall_clock: float) -> dict:
         "frames": frames,
         "wall_clock_s": round(wall_clock, 1),
         "frames_per_s": round(frames / wall_clock, 1),
-        "final_eval_return": returns[-1],
+        "last_eval_return": returns[-1],  # one evaluation; "final" (docs/results.md) averages the last 10%
         "mean_eval_return_over_training": sum(returns) / len(returns),
         "env_time_fraction": scalars["charts/env_time_fraction"][1][-1],
     }

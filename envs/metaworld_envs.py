@@ -16,12 +16,14 @@ install it.
 - Each sub-environment owns one metaworld env per class, built on first use (~0.25 s and ~20 MB each; ML10 grows
   to 10 per sub-environment). The metaworld env draws from the sub-environment's generator (`np_random`), so
   runs are reproducible from the seed (metaworld's v3 envs draw nothing once a task is set).
-- Inner episode: the package's `max_path_length` (500) is the time limit (truncation), and it is the only way an
-  inner episode ends: an episode succeeds if any of its steps does (`success` per step, `reports_success`), as
-  Meta-World evaluates. The reference wrapper instead ends the episode on success (it returns `info['success']`
-  as done; reference §4.6; `success_ends_episode=True` does that): with dense rewards of up to 10 a step, that
-  pays the agent to hover near the goal and never succeed (docs/differences.md, difference 17). Dense v2
-  rewards, unchanged; actions are passed through unchanged (metaworld clips the xyz part itself).
+- Inner episode: the package's `max_path_length` (500) is the time limit (truncation), and by default it is the
+  only way an inner episode ends: an episode succeeds if any of its steps does (`success` per step,
+  `reports_success`), as Meta-World evaluates and as the authors' ML1 runs (their `make_env` steps the raw
+  Meta-World env, whose done is always False; reference §4.6). Their ML10 wrapper instead ends the episode on
+  success (it returns `info['success']` as done); `success_ends_episode=True` (`envs.make(...,
+  success_ends_episode=True)`) does that. With dense rewards of up to 10 a step, ending on success pays the agent
+  to hover near the goal and never succeed (docs/differences.md, difference 17). Dense v2 rewards, unchanged;
+  actions are passed through unchanged (metaworld clips the xyz part itself).
 - Observation: the package's 39-d vector; ML benchmarks are partially observable, so its last 3 entries (goal)
   are zero. `MetaVecEnv` appends the done flag (2 episodes per meta-episode, reference §1.2).
 - c_M (reference §3.7): ML10 — a one-hot over the 10 training classes followed by the 3-d goal position
@@ -148,7 +150,7 @@ class MetaWorld(TaskEnv):
         success_ends_episode: bool = False,
     ):
         super().__init__(num_envs)
-        self.success_ends_episode = success_ends_episode  # True: the reference's convention (module doc)
+        self.success_ends_episode = success_ends_episode  # True: the authors' ML10 termination (module doc)
         self.success = np.zeros(num_envs, bool)  # this step solved the task
         bench = _benchmark(benchmark, task_name)
         classes = bench.train_classes if split == "train" else bench.test_classes
@@ -261,7 +263,9 @@ class MetaWorld(TaskEnv):
         self.active = [None] * self.num_envs
 
 
-def make_task_env(num_envs, render_mode=None, split="train", benchmark="ML1", task_name=None):
+def make_task_env(
+    num_envs, render_mode=None, split="train", benchmark="ML1", task_name=None, success_ends_episode=False
+):
     if benchmark not in BENCHMARKS:
         raise ValueError(f"unknown Meta-World benchmark {benchmark!r}; valid: {', '.join(BENCHMARKS)}")
     if split not in ("train", "test"):
@@ -269,4 +273,5 @@ def make_task_env(num_envs, render_mode=None, split="train", benchmark="ML1", ta
     if benchmark == "ML1" and task_name is None:
         raise ValueError("ML1 needs a task_name such as 'reach-v3'")
     _import_metaworld()  # checked on every call: the task lists below are cached per process
-    return MetaWorld(num_envs, benchmark, task_name, split, render_mode), EPISODES_PER_TASK
+    env = MetaWorld(num_envs, benchmark, task_name, split, render_mode, success_ends_episode)
+    return env, EPISODES_PER_TASK

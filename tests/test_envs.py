@@ -81,7 +81,8 @@ def test_grid_meta_episode_structure(env_id):
     vec = envs.make(env_id, 3, seed=1)
     assert (vec.episodes_per_task, vec.max_episode_steps, vec.meta_episode_horizon, vec.task_dim) == (4, 15, 60, 2)
     assert vec.single_observation_space.shape == (3,)
-    out = run(vec, lambda o, i: np.full(3, RIGHT), 3 * 60)
+    rng = np.random.default_rng(0)
+    out = run(vec, lambda o, i: rng.integers(0, 5, 3), 3 * 60)
     flags = np.array(out["obs"])[1:, :, 2]
     inner_done = np.array([i["inner_done"] for i in out["info"][1:]])
     ends = np.array(out["term"]) | np.array(out["trunc"])
@@ -101,8 +102,12 @@ def test_grid_meta_episode_structure(env_id):
     last = [i for i in out["info"] if "_meta_episode" in i]
     assert len(last) == 3 and all(i["_meta_episode"].all() for i in last)
     assert all((i["meta_episode_length"] == 60).all() for i in last)
-    for i in last:
-        np.testing.assert_allclose(i["episode_returns"].sum(1), i["meta_episode_return"])
+    # the returns reported are the sums of the rewards step returned: per inner episode, 15 steps each, and in all
+    rewards = np.array(out["rew"]).reshape(3, 4, 15, 3)  # (meta-episode, inner episode, step, sub-env)
+    assert np.unique(rewards).size > 1  # a random walk reaches some goals: not every reward is the same
+    for k, i in enumerate(last):
+        np.testing.assert_allclose(i["episode_returns"], rewards[k].sum(1).T, rtol=1e-6)
+        np.testing.assert_allclose(i["meta_episode_return"], rewards[k].sum((0, 1)), rtol=1e-6)
 
 
 def test_grid_hidden_reset_point():
@@ -288,6 +293,28 @@ def test_an_inner_episode_succeeds_if_any_step_does_and_success_does_not_end_it(
         assert infos["episode_successes"].tolist() == [[True, False], [True, False]]
     else:
         assert "episode_successes" not in infos
+
+
+@pytest.mark.parametrize("method", ("rnn", "rnn_hn", "vi_hn", "ti_naive", "ti", "ti_pp_hn"))
+def test_every_methods_evaluation_reports_the_last_inner_episodes_success_rate(method):
+    """Each script's evaluate(): on CountDown every task's inner episode 1 succeeds and episode 2 does not, so the
+    success rate (the last inner episode's, after adapting) is 0, not 1 (the first's) nor 0.5 (both's); every step
+    pays 1, so each episode returns 5 and the meta-episode 10."""
+    import importlib
+
+    from tests.scripts import make_args
+
+    module = importlib.import_module(method)
+    task_env = CountDown(3)
+    task_env.reports_success = True
+    vec = envs.MetaVecEnv(task_env, episodes_per_task=2)
+    args = make_args(module, "GridWorld")  # a discrete-action preset, as CountDown's
+    normalisers = [module.RunningMeanStd(vec.single_observation_space.shape)]
+    if method not in ("rnn", "rnn_hn"):  # the VAE methods' policy sees the normalised latent too
+        normalisers.append(module.RunningMeanStd((2 * args.latent_dim,)))
+    results = module.evaluate(module.Agent(vec, args), vec, *normalisers, "cpu")
+    assert (results["success_rate"], results["episode_1_success"], results["episode_2_success"]) == (0, 1, 0)
+    assert (results["meta_episode_return"], results["episode_1_return"], results["episode_2_return"]) == (10, 5, 5)
 
 
 def test_every_method_has_a_learning_rate_from_the_papers_grid_on_every_env_id():

@@ -2,6 +2,8 @@
 time spent stepping environments. Each configuration is a short real training run.
 
     python benchmarks/speed.py --methods rnn rnn_hn --env-ids GridWorld CheetahDir --threads 1 2
+    python benchmarks/speed.py --methods rnn_hn --env-ids ML1-push --env-workers 0 1 2   # simulators in processes
+    python benchmarks/speed.py --cuda --methods rnn rnn_hn vi_hn ti_naive ti ti_pp_hn --threads 1   # on a GPU
 """
 
 from __future__ import annotations
@@ -24,13 +26,14 @@ from benchmarks.events import read_scalars  # noqa: E402
 from benchmarks.run import METHODS  # noqa: E402
 
 
-def measure(method: str, env_id: str, threads: int, iterations: int) -> tuple[float, float]:
+def measure(method: str, env_id: str, threads: int, iterations: int, extra=()) -> tuple[float, float]:
     """(frames/s, env-time fraction) over the second half of a run of `iterations` rollouts: steady state, after
-    the VAE methods' pre-collect (rollouts without an update) and the first updates."""
+    the VAE methods' pre-collect (rollouts without an update) and the first updates. `extra`: more script arguments
+    (--cuda, --env-workers N)."""
     preset = envs.preset(env_id)
     frames = iterations * preset["num_envs"] * preset["num_steps"]
     with tempfile.TemporaryDirectory() as tmp:
-        command = [sys.executable, os.path.join(ROOT, f"{method}.py"), "--env-id", env_id]
+        command = [sys.executable, os.path.join(ROOT, f"{method}.py"), "--env-id", env_id, *extra]
         command += ["--total-timesteps", str(frames), "--threads", str(threads), "--eval-interval", "1000000"]
         subprocess.run(command, cwd=tmp, check=True, stdout=subprocess.DEVNULL)
         (run_dir,) = glob.glob(os.path.join(tmp, "runs", "*"))
@@ -55,16 +58,27 @@ def main():
         default=20,
         help="rollouts (iterations) per measurement; frames/s is taken over the second half",
     )
+    parser.add_argument("--env-workers", nargs="+", type=int, default=[0], help="--env-workers values to measure")
+    parser.add_argument("--cuda", action="store_true", help="run the scripts with --cuda (they say so if no GPU)")
     args = parser.parse_args()
+    device = "CPU"
+    if args.cuda:
+        import torch
+
+        device = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "CPU (--cuda: no GPU available)"
     print(
-        f"{time.strftime('%Y-%m-%d %H:%M')}, {os.cpu_count()} CPUs, {args.iterations} rollouts per run, frames/s over the second half"
+        f"{time.strftime('%Y-%m-%d %H:%M')}, {os.cpu_count()} CPUs, {device}, {args.iterations} rollouts per run, "
+        "frames/s over the second half"
     )
-    print("| method | env | torch threads | frames/s | time stepping envs |\n|---|---|---|---|---|")
+    print("| method | env | torch threads | env workers | frames/s | time stepping envs |\n|---|---|---|---|---|---|")
     for method in args.methods:
         for env_id in args.env_ids:
             for threads in args.threads:
-                sps, env_fraction = measure(method, env_id, threads, args.iterations)
-                print(f"| {method} | {env_id} | {threads} | {sps:,.0f} | {env_fraction:.0%} |", flush=True)
+                for workers in args.env_workers:
+                    extra = ["--env-workers", str(workers)] + (["--cuda"] if args.cuda else [])
+                    sps, env_fraction = measure(method, env_id, threads, args.iterations, extra)
+                    row = f"| {method} | {env_id} | {threads} | {workers} | {sps:,.0f} | {env_fraction:.0%} |"
+                    print(row, flush=True)
 
 
 if __name__ == "__main__":

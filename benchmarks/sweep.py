@@ -15,18 +15,28 @@ One run is exactly the command a user types, run with its working directory in t
 
 Re-launching a sweep finishes it: a run with a .done marker (written when its command exits 0), or whose event files
 hold its last evaluation (runs/ copied back from a cluster), is skipped; an unfinished run whose directory holds a
-state.pt (written every --checkpoint-interval updates, and on SIGTERM) continues from it with --resume, exactly as
-if it had not stopped; one without is run again from scratch. A sweep stopped by SIGTERM passes it on to its runs,
-and one killed outright (SIGKILL) has the kernel send it to them (Linux), so each saves its state and exits. A run
-the sweep finished at a smaller --total-timesteps continues from its last state.pt to the new budget when that gives
-the numbers a fresh run would (no lr annealing; in ti.py and ti_pp_hn.py a multi-task phase set by
---ti-warmup-updates; export it first: the longer run drops what it logged after that state); otherwise it runs
-again. The SLURM array does the same: each task resumes its run's state.pt if one exists, SLURM warns it (SIGTERM) 5
-minutes before its time limit, and a task that saved its state that way requeues itself. --export DIR writes each
-finished run's evaluation curve to DIR/{env}__{method}__lr{L}__s{S}.csv (benchmarks/run.py's columns) with a .json
-beside it (frames, wall-clock, frames/s, command, "code": the commits its attempts ran on, from the launch lines of its
-log, "commit" and "clean": its first attempt's commit and whether every attempt ran on it unmodified, and "versions":
+state.pt (written every --checkpoint-interval updates, and on SIGTERM) continues from it with --resume, exactly as if it
+had not stopped; one without is run again from scratch. A sweep stopped by SIGTERM passes it on to its runs, and one
+killed outright (SIGKILL) has the kernel send it to them (Linux), so each saves its state and exits. A run the sweep
+finished at a smaller --total-timesteps continues from its last state.pt to the new budget when that gives the numbers a
+fresh run would (no lr annealing; in ti.py and ti_pp_hn.py a multi-task phase set by --ti-warmup-updates; export it
+first: the longer run drops what it logged after that state); otherwise it runs again. --export DIR writes each finished
+run's evaluation curve to DIR/{env}__{method}__lr{L}__s{S}.csv (benchmarks/run.py's columns) with a .json beside it
+(frames, wall-clock, frames/s, command, "code": the commits its attempts ran on, from the launch lines of its log,
+"commit" and "clean": its first attempt's commit and whether every attempt ran on it unmodified, and "versions":
 Python's and the packages' that it ran with), small enough to commit; --no-run exports without running anything.
+
+On SLURM (--slurm FILE, then `sbatch FILE`): the script's paths are absolute, so the repository, the interpreter
+(--python, default this one: a virtual environment) and --out must be on storage the nodes share. Give --slurm-time
+the partition's maximum or less (the 24:00:00 default is more than some allow) and the cluster's own directives with
+--slurm-option. Each task resumes its run's state.pt if one exists. The scheduler stopping a task requeues it, and it
+resumes: SLURM warns a task --slurm-signal-lead seconds before its time limit (SIGUSR1), the run saves its state and
+the task requeues itself; a preempted task (PreemptMode=REQUEUE) or one requeued by `scontrol requeue` saves its
+state and SLURM requeues it. `scancel` stops a task for good (the array: scancel JOBID; one task: scancel JOBID_TASK):
+its run saves its state.pt and the task ends CANCELLED; launching the sweep again (with --slurm for a new array, or
+locally) resumes it. Pause: `scontrol hold JOBID` keeps pending tasks from starting (running ones go on; scontrol
+requeuehold JOBID stops those too, their state saved), `scontrol release JOBID` lets them go. Each attempt appends a
+header line and how it ended to logs/slurm-{array job}_{task}.out, and its command to logs/{run}.log.
 """
 
 from __future__ import annotations
@@ -354,18 +364,55 @@ def execute(jobs: list[tuple[Run, list[str]]], out: str, workers: int, threads: 
     return result
 
 
+SLURM_TIME_FORMATS = "M, M:S, H:M:S, D-H, D-H:M or D-H:M:S"
+
+
+def slurm_seconds(time_limit: str) -> int | None:
+    """The seconds of a SLURM time limit (--time's formats, SLURM_TIME_FORMATS), None if it is not one."""
+    m = re.fullmatch(r"(?:(\d+)-)?(\d+)(?::(\d+))?(?::(\d+))?", time_limit.strip())
+    if not m:
+        return None
+    days, *parts = m.groups()
+    parts = [int(p) for p in parts if p is not None]
+    if days is not None:  # D-H, D-H:M, D-H:M:S
+        h, mi, sec = [*parts, 0, 0][:3]
+        return ((int(days) * 24 + h) * 60 + mi) * 60 + sec
+    if len(parts) == 3:
+        return (parts[0] * 60 + parts[1]) * 60 + parts[2]
+    return parts[0] * 60 + (parts[1] if len(parts) == 2 else 0)  # M or M:S
+
+
+def signal_lead(limit_s: int) -> int:
+    """How long before the time limit SLURM warns a task: a tenth of the limit, at least 10 s, at most 5 minutes
+    (enough to finish an update and write state.pt; what is left of the limit is the attempt's work)."""
+    return min(300, max(10, limit_s // 10))
+
+
+SLURM_EARLY_S = 60  # SLURM may send the --signal warning up to this much earlier than asked (sbatch(1), --signal)
+
+
 def slurm_script(
-    jobs, out: str, threads: int, time_limit: str, mem: str, options=(), name="hypermeta", stale=None
+    jobs, out: str, threads: int, time_limit: str, mem: str, options=(), name="hypermeta", stale=None, lead=None
 ) -> str:
     """A job-array script running the same commands, one array task per run, with the same logs/ layout. A task
     resumes its run's newest state.pt if there is one, unless that directory is the run's entry in `stale` ({run:
-    run directory relative to out}: a run finished with another command, which starts again); SLURM sends SIGTERM 5
-    minutes before the time limit, the run saves its state and exits with 143, and the task requeues itself, so a
-    run longer than the limit goes on."""
+    run directory relative to out}: a run finished with another command, which starts again).
+    A task requeues itself only when the scheduler stopped it: SLURM warns the batch shell with SIGUSR1 `lead`
+    seconds (default signal_lead()) before the time limit, the shell passes SIGTERM to the run, which saves its
+    state and exits 143, and the task requeues itself; the same if the time limit itself (Reason=TimeLimit) stopped
+    it. Preemption and `scontrol requeue` arrive as SIGTERM with the job's restart count already raised: SLURM
+    requeues the task itself, which only lets the run save. A plain SIGTERM (scancel) ends the task, its state saved
+    for a later launch of the sweep. Each attempt writes a header line and how it ended to the array's log, which
+    is appended to across attempts."""
     out = os.path.abspath(out)
+    lead = signal_lead(slurm_seconds(time_limit)) if lead is None else lead
+    task = "${SLURM_ARRAY_JOB_ID}_${SLURM_ARRAY_TASK_ID}"
     lines = [
         "#!/bin/bash",
         f"# {len(jobs)} runs written by benchmarks/sweep.py; submit with: sbatch {{this file}}",
+        "# stop a task or the whole array for good: scancel JOBID[_TASK] (each run saves its state.pt; launching the",
+        "# sweep again resumes it); pause: scontrol hold / release; the time limit, preemption and scontrol requeue",
+        "# requeue a task, which resumes",
         f"#SBATCH --job-name={name}",
         f"#SBATCH --array=0-{len(jobs) - 1}",
         "#SBATCH --ntasks=1",
@@ -373,8 +420,9 @@ def slurm_script(
         f"#SBATCH --time={time_limit}",
         f"#SBATCH --mem={mem}",
         f"#SBATCH --output={out}/logs/slurm-%A_%a.out",
+        "#SBATCH --open-mode=append",  # every attempt's lines, and SLURM's CANCELLED/PREEMPTION lines, are kept
         "#SBATCH --requeue",
-        "#SBATCH --signal=B:TERM@300",
+        f"#SBATCH --signal=B:USR1@{lead}",  # the time-limit warning, to the batch shell only: told apart from TERM
         *[f"#SBATCH {option}" for option in options],
         "set -uo pipefail",
         f"cd {shlex.quote(out)}",
@@ -397,16 +445,47 @@ def slurm_script(
         'run_dir=$(ls -d "runs/${PREFIXES[$SLURM_ARRAY_TASK_ID]}"__* 2>/dev/null | sort | tail -n 1)',
         'if [ -n "$run_dir" ] && [ "$run_dir" != "${STALE[$SLURM_ARRAY_TASK_ID]}" ] && [ -f "$run_dir/state.pt" ] \\',
         '    && [[ "$cmd" != *" --resume "* ]]; then cmd="$cmd --resume $run_dir"; fi',
+        f'task="{task}" attempt=$((${{SLURM_RESTART_COUNT:-0}} + 1))',
+        'note() { echo "# $(date "+%Y-%m-%d %H:%M:%S") task $task attempt $attempt: $*"; }',
+        f'note "job ${{SLURM_JOB_ID:-?}} on $(hostname), run $name, time limit {time_limit} '
+        f'({slurm_seconds(time_limit)} s), warning {lead} s before it"',
         f"code=$(git -C {shlex.quote(ROOT)} rev-parse --short=12 HEAD 2>/dev/null || echo unknown)",
         f'git -C {shlex.quote(ROOT)} diff --quiet HEAD 2>/dev/null || code="$code+dirty"',
         'echo "# $(date "+%Y-%m-%d %H:%M:%S") (array task $SLURM_ARRAY_TASK_ID, code $code): $cmd" >> "logs/$name.log"',
         f'echo "# versions $({shlex.quote(jobs[0][1][0])} -c {shlex.quote(VERSIONS_PY)})" >> "logs/$name.log"',
+        # USR1: SLURM's warning before the time limit; TERM: scancel, the time limit, preemption or a requeue. Both
+        # reach the run as SIGTERM: it finishes its update, saves its state and exits 143.
+        "pid= signals=0 warned=0 stopped=0 got=",
+        'pass_on() { signals=$((signals + 1)) got="$got $1"; [ -z "$pid" ] || kill -TERM "$pid" 2>/dev/null; }',
+        "trap 'warned=1; pass_on USR1' USR1",
+        "trap 'stopped=1; pass_on TERM' TERM",
         'eval "exec $cmd" >> "logs/$name.log" 2>&1 &',
         "pid=$!",
-        "trap 'kill -TERM $pid' TERM  # SLURM's warning reaches the run, which saves its state and exits 143",
-        "wait $pid; rc=$?",
-        "[ $rc -gt 128 ] && kill -0 $pid 2>/dev/null && { wait $pid; rc=$?; }  # the trap interrupted wait",
-        'if [ $rc -eq 143 ]; then scontrol requeue "${SLURM_ARRAY_JOB_ID}_${SLURM_ARRAY_TASK_ID}"; fi',
+        '[ $signals -eq 0 ] || kill -TERM "$pid"  # a signal before the run started',
+        "rc=",
+        "while :; do  # wait again when a trap interrupted the wait: rc is the run's own exit status",
+        '  seen=$signals; wait "$pid"; r=$?',
+        '  if [ $r -eq 127 ] && [ -n "$rc" ]; then break; fi  # collected before the trap ran',
+        "  rc=$r; [ $seen -eq $signals ] && break",
+        "done",
+        '[ $rc -eq 0 ] && { note "the run finished"; exit 0; }',
+        "[ $rc -eq 143 ] && saved='the run saved its state' || saved=\"the run exited with $rc\"",
+        '[ $signals -gt 0 ] || { note "$saved, no signal from SLURM: the task ends"; exit $rc; }',
+        # what stopped it, as the scheduler shows it while the job completes: a requeue (scontrol requeue,
+        # preemption) has already raised the restart count; the time limit sets Reason=TimeLimit; scancel neither.
+        # The task's own record: the array's last task has the array's job id, whose record lists every task.
+        'info=$(scontrol show job "$task" 2>/dev/null)',
+        "restarts=$(sed -n 's/.*[[:space:]]Restarts=\\([0-9]*\\).*/\\1/p' <<< \"$info\" | head -n 1)",
+        "reason=$(sed -n 's/.*[[:space:]]Reason=\\([^[:space:]]*\\).*/\\1/p' <<< \"$info\" | head -n 1)",
+        'shown="[signals:$got; Restarts=${restarts:-?} Reason=${reason:-?}]"',
+        'if [ "${restarts:-0}" -gt "${SLURM_RESTART_COUNT:-0}" ]; then',
+        '  note "requeued by SLURM (preemption or scontrol requeue); $saved and resumes when the task restarts $shown"',
+        'elif [ "$reason" = TimeLimit ] || { [ $warned -eq 1 ] && [ $stopped -eq 0 ]; }; then',
+        '  note "time limit: $saved; requeueing the task, which resumes $shown"',
+        '  scontrol requeue "$task"',
+        "else",
+        '  note "stopped (scancel): $saved; the task ends; launching the sweep again resumes the run $shown"',
+        "fi",
         "exit $rc",
         "",
     ]
@@ -448,6 +527,26 @@ def check_lrs(parser, lrs):
             parser.error(f"--lrs {lr}: not a number (or give 'default' alone)")
 
 
+def check_slurm_time(parser, args):
+    """--slurm-time in one of SLURM's formats and --slurm-signal-lead inside it, else one line from the parser; sets
+    args.slurm_signal_lead, and warns (one line) when an attempt may get SLURM's warning before it can progress."""
+    limit = slurm_seconds(args.slurm_time)
+    if not limit:
+        parser.error(f"--slurm-time {args.slurm_time}: not a SLURM time limit ({SLURM_TIME_FORMATS}, above 0)")
+    lead = args.slurm_signal_lead
+    if lead is not None and not 0 < lead < limit:
+        parser.error(f"--slurm-signal-lead {lead}: must be between 1 and the time limit's {limit - 1} seconds")
+    args.slurm_signal_lead = signal_lead(limit) if lead is None else lead
+    work = limit - args.slurm_signal_lead - SLURM_EARLY_S
+    if args.slurm and work < 120:
+        print(
+            f"warning: --slurm-time {args.slurm_time} leaves an attempt as little as {max(0, work)} s before SLURM's "
+            f"warning ({args.slurm_signal_lead} s before the limit, sent up to {SLURM_EARLY_S} s early): each attempt "
+            "starts Python, resumes, saves and requeues, and may make no progress; give a longer --slurm-time",
+            file=sys.stderr,
+        )
+
+
 def parse_args(argv):
     argv = list(sys.argv[1:] if argv is None else argv)
     script_args = argv[argv.index("--") + 1 :] if "--" in argv else []
@@ -480,13 +579,31 @@ def parse_args(argv):
         "--pass-state (RNN+S), --export-suffix=-std0.3 for --policy-init-std 0.3 (aggregate.py draws {method}-X as a "
         "dashed {method})",
     )
-    parser.add_argument("--slurm", metavar="FILE", help="write the pending runs as a SLURM job-array script instead")
     parser.add_argument(
-        "--slurm-time", default="24:00:00", help="#SBATCH --time (default: %(default)s); longer runs requeue and resume"
+        "--slurm",
+        metavar="FILE",
+        help="write the pending runs as a SLURM job-array script instead (one task per run; its paths are absolute: "
+        "the repository, the --python interpreter and --out must be on storage the nodes share)",
+    )
+    parser.add_argument(
+        "--slurm-time",
+        default="24:00:00",
+        help=f"#SBATCH --time ({SLURM_TIME_FORMATS}; default: %(default)s, more than some partitions allow: give "
+        "their maximum, `sinfo -o '%%P %%l'`); a longer run is requeued at the limit and resumes",
+    )
+    parser.add_argument(
+        "--slurm-signal-lead",
+        type=int,
+        metavar="S",
+        help="seconds before the time limit at which SLURM warns a task to save and requeue (default: a tenth of "
+        "--slurm-time, 10 s to 300 s); it must cover one update and the write of state.pt",
     )
     parser.add_argument("--slurm-mem", default="4G", help="#SBATCH --mem (default: %(default)s)")
     parser.add_argument(
-        "--slurm-option", action="append", default=[], help="extra #SBATCH line, e.g. --slurm-option=--partition=cpu"
+        "--slurm-option",
+        action="append",
+        default=[],
+        help="extra #SBATCH line, repeatable: --slurm-option=--partition=cpu --slurm-option=--account=A",
     )
     args = parser.parse_args(argv)
     args.script_args = script_args
@@ -501,6 +618,7 @@ def parse_args(argv):
     if args.workers * args.threads > cores and not (args.slurm or args.dry_run or args.no_run):
         print(f"warning: {args.workers} workers x {args.threads} threads > {cores} cores", file=sys.stderr)
     check_lrs(parser, args.lrs)
+    check_slurm_time(parser, args)
     for method in args.methods:
         if not os.path.exists(os.path.join(ROOT, f"{method}.py")):
             parser.error(f"{method}.py does not exist (yet) in {ROOT}")
@@ -551,11 +669,20 @@ def main(argv=None):
         changed = [run for run, _, state, _ in pending if state == "changed" and run.run_dirs(args.out)]
         stale = {run: os.path.relpath(run.run_dirs(args.out)[-1], args.out) for run in changed}
         text = slurm_script(
-            todo, args.out, args.threads, args.slurm_time, args.slurm_mem, args.slurm_option, name, stale
+            todo,
+            args.out,
+            args.threads,
+            args.slurm_time,
+            args.slurm_mem,
+            args.slurm_option,
+            name,
+            stale,
+            args.slurm_signal_lead,
         )
         with open(args.slurm, "w") as f:
             f.write(text)
         print(f"wrote {args.slurm}: {len(todo)} array tasks; submit with: sbatch {args.slurm}")
+        print("stop for good: scancel JOBID (runs save their state; launching the sweep again resumes them)")
         print(f"afterwards: the same command with --no-run --export DIR exports the finished runs from {args.out}")
         return 0
 

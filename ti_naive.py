@@ -815,7 +815,9 @@ if __name__ == "__main__":
         eval_splits = {"eval": meta_envs.make(args.env_id, args.num_eval_tasks, args.seed + 100_000, **env_kwargs)}
         if args.env_id in meta_envs.METAWORLD_IDS:  # and on held-out tasks, what Meta-World papers report (§4.6)
             test_seed = args.seed + 300_000
-            eval_splits["eval_test"] = meta_envs.make(args.env_id, args.num_eval_tasks, test_seed, "test", **env_kwargs)
+            eval_splits["eval_test"] = meta_envs.make(
+                args.env_id, args.num_eval_tasks, test_seed, split="test", **env_kwargs
+            )
     except ValueError as e:
         raise SystemExit(f"error: {e}") from None
 

@@ -16,3 +16,10 @@ python benchmarks/speed.py --threads 1 2 --iterations 10
 python benchmarks/speed.py --methods rnn --env-ids GridWorld --threads 1 --iterations 120
 # environment steps/s, 16 environments, random actions
 python benchmarks/env_throughput.py
+# simulators in worker processes (docs/speed.md, "Environments in worker processes")
+python benchmarks/speed.py --methods rnn --env-ids ML1-push ML10 AntDir Walker --threads 1 --iterations 8 \
+    --env-workers 0 1 2
+# the generated layers against a plain matrix product (docs/speed.md, "The hypernetwork's layers ...")
+python benchmarks/hyper_ceiling.py --env-ids GridWorld CheetahDir
+# hours to the paper's budgets, from the committed runs' frames/s (docs/speed.md, "Hours to the paper's budgets")
+python benchmarks/hours.py

@@ -896,3 +896,20 @@ def test_reproduction_scripts_name_real_scripts_and_valid_sweeps(script, tmp_pat
         if script_path == "benchmarks/sweep.py":
             args = sweep.parse_args(argv)
             assert sweep.grid(args.methods, args.env_ids, args.seeds, args.lrs)
+
+
+def test_hours_to_the_budget_from_the_fastest_run(tmp_path):
+    """benchmarks/hours.py: the fastest run of each (env, method), variants left out; hours = budget / frames/s."""
+    from benchmarks import hours
+
+    runs = [("rnn", 1000.0), ("rnn", 2000.0), ("rnn-std0.3", 9000.0), ("rnn_hn", 500.0)]
+    for k, (method, fps) in enumerate(runs):
+        (tmp_path / f"{k}.json").write_text(json.dumps({"env_id": "GridWorld", "method": method, "frames_per_s": fps}))
+    best = hours.fastest(str(tmp_path / "*.json"))
+    assert {key: fps for key, (fps, _) in best.items()} == {
+        ("GridWorld", "rnn"): 2000.0,
+        ("GridWorld", "rnn_hn"): 500.0,
+    }
+    row = next(line for line in hours.table(best).splitlines() if line.startswith("| GridWorld (4M)"))
+    # 4M frames at 2,000/s: 0.56 h; at 500/s: 2.2 h; not every method measured, so no protocol total
+    assert "2,000/s: 0.6 h | 500/s: 2.2 h |" in row and "not all measured" in row

@@ -1,9 +1,12 @@
 # TI: ti_naive.py after a multi-task phase: the policy first learns from g_phi(c_M), the task itself; then every policy
 # parameter but g_phi is reset and the encoder learns to predict g_phi(c_M). Beck et al., NeurIPS 2023, paper §3.3;
 # reference §3.4. Usage: python ti.py --env-id GridWorld --lr 1e-3
+# Citations: "reference §x" is section x of docs/reference.md (what the authors' code does), "paper §x" the paper's
+# section x, "difference N" item N of docs/differences.md (where this code deliberately departs from the authors').
+# benchmarks/diagnose.py and checkpoint_cost.py import this file as a module (Args, Agent, RunningMeanStd, VAEBuffer
+# where there is one): keep those names. Shared plumbing (checkpoints, arguments' sources) is envs/runstate.py.
 import os
 import random
-import signal
 import time
 from collections import deque
 from dataclasses import dataclass
@@ -19,6 +22,7 @@ from torch.distributions import Categorical, Normal
 from torch.utils.tensorboard import SummaryWriter
 
 import envs as meta_envs
+from envs import runstate
 
 METHOD = "ti"  # the method's name: its picked learning rates (envs.LEARNING_RATES), whatever this file is called
 
@@ -58,12 +62,13 @@ class Args:
     resume: str | None = None
     """continue the run in this run directory from its state.pt, exactly as if it had not stopped; the run's own
     arguments apply, except --total-timesteps (to extend it), --checkpoint-interval, --save-model, --capture-video,
-    --track, --threads and --cuda, which may be given again (README, "Resuming")"""
+    --track, --threads and --cuda, which may be given again (docs/usage.md, "Resuming")"""
 
     # Algorithm arguments
     env_id: str = "GridWorld"
     """the environment id: GridWorld, GridWorldShow, GridWorldDense, CheetahDir, CheetahVel, AntDir, Walker, MC-LS,
-    ML1-reach, ML1-push, ML1-pick-place or ML10"""
+    ML1-reach, ML1-push, ML1-pick-place, ML10, or module:EnvId for an env that your module registers (it is imported
+    first, gymnasium's convention; docs/own_env.md)"""
     success_ends_episode: bool = False
     """Meta-World: end an inner episode at its first successful step, as the authors' ML10 does (difference 17);
     off: every inner episode runs its 500 steps, as the authors' ML1 does"""
@@ -721,72 +726,11 @@ def video(agent, normalisers, device, args, path):
     print(f"video: {path}")
 
 
-# what may differ from the run's own arguments on --resume: none of them changes the run's numbers
-RESUME_MAY_CHANGE = ("resume", "total_timesteps", "checkpoint_interval", "save_model", "capture_video", "track")
-RESUME_MAY_CHANGE += ("wandb_project_name", "wandb_entity", "threads", "cuda")
-
-
-def resume_args(args):
-    """Load {args.resume}/state.pt and take the run's arguments from it; refuse, in one line, a state from another
-    script or an argument given now that would change the run."""
-    path = os.path.join(args.resume, "state.pt")
-    if not os.path.isfile(path):
-        raise SystemExit(f"error: --resume {args.resume}: no state.pt there (see --checkpoint-interval)")
-    state = torch.load(path, map_location="cpu", weights_only=True)
-    script = os.path.basename(__file__)
-    if state["script"] != script:
-        raise SystemExit(f"error: --resume {args.resume}: its state.pt is from {state['script']}, not {script}")
-    default = Args()
-    for key, value in state["args"].items():
-        value, given = tuple(value) if isinstance(value, list) else value, getattr(args, key)
-        if given == getattr(default, key) or key in ("batch_size", "minibatch_size", "num_iterations"):
-            setattr(args, key, value)
-        elif given != value and key not in RESUME_MAY_CHANGE:
-            flag = "--" + key.replace("_", "-")
-            raise SystemExit(f"error: --resume {args.resume}: {flag} {given} differs from the run's {value}")
-    return state
-
-
-def rng_state():
-    """Every random generator the run draws from: torch's, numpy's global one (minibatches) and Python's."""
-    name, keys, *rest = np.random.get_state()
-    numpy = [name, torch.from_numpy(keys.astype(np.int64)), *rest]  # weights_only loads tensors, not numpy arrays
-    cuda = torch.cuda.get_rng_state_all() if torch.cuda.is_available() else []
-    return {"torch": torch.get_rng_state(), "cuda": cuda, "numpy": numpy, "python": random.getstate()}
-
-
-def set_rng_state(state):
-    torch.set_rng_state(state["torch"])
-    if state["cuda"] and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])
-    name, keys, *rest = state["numpy"]
-    np.random.set_state((name, keys.numpy().astype(np.uint32), *rest))
-    random.setstate(state["python"])
-
-
-def save_state(state, path):
-    """Write to a temporary file, then rename: a kill during the write leaves the previous state.pt whole."""
-    torch.save(state, path + ".tmp")
-    os.replace(path + ".tmp", path)
-
-
 if __name__ == "__main__":
-    args = tyro.cli(Args)
-    state = resume_args(args) if args.resume is not None else None
-    checkpoint = None
-    if args.eval_checkpoint is not None:  # the checkpoint's own arguments rebuild its model
-        checkpoint = torch.load(args.eval_checkpoint, map_location="cpu", weights_only=True)
-        keep = ("eval_checkpoint", "num_eval_tasks", "capture_video", "seed", "cuda", "threads", "env_workers", "track")
-        for key, value in checkpoint["args"].items():
-            if hasattr(args, key) and key not in keep:
-                setattr(args, key, tuple(value) if isinstance(value, list) else value)
-    warmup_given = args.ti_warmup_updates is not None  # else the preset's, capped below
-    try:
-        for key, value in meta_envs.preset(args.env_id, METHOD).items():
-            if hasattr(args, key) and getattr(args, key) is None:
-                setattr(args, key, value)
-    except ValueError as e:
-        raise SystemExit(f"error: {e}") from None
+    args = tyro.cli(runstate.preset_help(Args))  # --help says which defaults the preset fills
+    # --resume and --eval-checkpoint take their run's arguments, fields left at None the env's preset
+    state, checkpoint, sources = runstate.resolve_args(args, Args(), METHOD, os.path.basename(__file__))
+    warmup_given = "preset" not in sources["ti_warmup_updates"]  # else the preset's, capped below
     if args.lr is None or args.lr <= 0:  # None: METHOD has no picked lr on this env id
         raise SystemExit(f"error: --lr must be given and positive, got {args.lr}")
     if not args.policy_init_std > 0:
@@ -822,9 +766,10 @@ if __name__ == "__main__":
     warmup_cap = max(1, args.num_iterations // 20)
     if not warmup_given and args.ti_warmup_updates > warmup_cap:
         print(f"multi-task phase: {warmup_cap} updates (5% of the run's), not the preset's {args.ti_warmup_updates}")
-        args.ti_warmup_updates = warmup_cap
+        args.ti_warmup_updates, sources["ti_warmup_updates"] = warmup_cap, "5% of the run's updates"
     run_dir = args.resume or f"runs/{args.env_id}__{args.exp_name}__{args.seed}__{int(time.time())}"
     run_name = os.path.basename(os.path.normpath(run_dir))
+    print(runstate.describe(args, sources), flush=True)
 
     # TRY NOT TO MODIFY: seeding
     random.seed(args.seed)
@@ -842,7 +787,7 @@ if __name__ == "__main__":
         envs = meta_envs.make(args.env_id, args.num_envs, args.seed, workers=args.env_workers, **env_kwargs)
         env_kwargs["workers"] = min(args.env_workers, args.num_eval_tasks)
         eval_splits = {"eval": meta_envs.make(args.env_id, args.num_eval_tasks, args.seed + 100_000, **env_kwargs)}
-        if args.env_id in meta_envs.METAWORLD_IDS:  # and on held-out tasks, what Meta-World papers report (§4.6)
+        if args.env_id in meta_envs.METAWORLD_IDS:  # also held-out tasks, as Meta-World papers report (reference §4.6)
             test_seed = args.seed + 300_000
             eval_splits["eval_test"] = meta_envs.make(
                 args.env_id, args.num_eval_tasks, test_seed, split="test", **env_kwargs
@@ -924,18 +869,15 @@ if __name__ == "__main__":
     stateful |= {f"normaliser_{i}": normaliser for i, normaliser in enumerate(normalisers)}
     stateful |= {"vae_optimizer": vae_optimizer, "vae_buffer": vae_buffer, "task_rms": task_rms}
     if state is not None:  # --resume: every part of the run continues from its state.pt
-        for name, part in stateful.items():
-            part.load_state_dict(state[name])
+        runstate.restore(state, stateful)
         next_obs, next_done = state["next_obs"].to(device), state["next_done"].to(device)
         discounted_return = state["discounted_return"].numpy()
         next_task, updates = state["next_task"].to(device), state["updates"]
         global_step, last_eval, env_time = state["global_step"], state["last_eval"], state["env_time"]
         recent_returns.extend(state["recent_returns"])
         start_time -= state["wall_clock"]
-        set_rng_state(state["rng"])
         print(f"resuming {run_name} after update {state['iteration']} ({global_step} frames)", flush=True)
-    preempted = []  # SIGTERM (a scheduler's warning): finish this update, save the state, exit
-    signal.signal(signal.SIGTERM, lambda signum, frame: preempted.append(signum))
+    preempted = runstate.sigterm_flag()  # SIGTERM (a scheduler's warning): finish this update, save, exit
 
     for iteration in range(state["iteration"] + 1 if state else 1, args.num_iterations + 1):
         # Annealing the rate if instructed to do so.
@@ -1098,16 +1040,11 @@ if __name__ == "__main__":
             )
         if preempted or args.checkpoint_interval and iteration % args.checkpoint_interval == 0:
             writer.flush()  # the points logged up to this update are on disk before the state that follows them
-            state = {"script": os.path.basename(__file__), "args": vars(args), "iteration": iteration}
-            state |= {name: part.state_dict() for name, part in stateful.items()} | {"rng": rng_state()}
-            state |= {"global_step": global_step, "next_obs": next_obs, "next_done": next_done, "env_time": env_time}
-            state |= {"discounted_return": torch.from_numpy(discounted_return), "last_eval": float(last_eval)}
-            state |= {"recent_returns": [float(r) for r in recent_returns], "wall_clock": time.time() - start_time}
-            state |= {"next_task": next_task, "updates": updates}
-            save_state(state, f"{run_dir}/state.pt")
-            if preempted:
-                print(f"SIGTERM: state saved; resume with: python {os.path.basename(__file__)} --resume {run_dir}")
-                raise SystemExit(143)
+            loop = {"global_step": global_step, "next_obs": next_obs, "next_done": next_done, "env_time": env_time}
+            loop |= {"discounted_return": torch.from_numpy(discounted_return), "last_eval": float(last_eval)}
+            loop |= {"recent_returns": [float(r) for r in recent_returns], "wall_clock": time.time() - start_time}
+            loop |= {"next_task": next_task, "updates": updates}
+            runstate.checkpoint(run_dir, os.path.basename(__file__), args, iteration, stateful, loop, preempted)
 
     if args.save_model:
         model_path = f"{run_dir}/{args.exp_name}.pt"

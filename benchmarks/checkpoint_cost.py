@@ -59,6 +59,7 @@ def full_buffer(method: str, env_id: str):
     """The method's VAEBuffer at the preset's size with every row holding a (zero) meta-episode, or None."""
     if method in ("rnn", "rnn_hn"):
         return None
+    # the script as a module: its VAEBuffer, a name its header declares for outside code
     module, preset = importlib.import_module(method), envs.preset(env_id)
     vec = envs.make(env_id, preset["num_envs"], seed=0)
     buffer = module.VAEBuffer(preset["vae_buffer_size"], vec)

@@ -57,7 +57,9 @@ SURVIVAL_BONUS = ("AntDir", "Walker")  # +1 for each step alive (reference §4.3
 
 
 def method_module(method: str):
-    return importlib.import_module(method)  # from ROOT; the scripts train only under __main__
+    """The method script as a module (from ROOT; the scripts train only under __main__). This file uses its Args,
+    Agent and RunningMeanStd, the names each script's header declares for outside code."""
+    return importlib.import_module(method)
 
 
 def check_env(env_id: str, source: str):

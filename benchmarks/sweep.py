@@ -61,6 +61,7 @@ sys.path.insert(0, ROOT)
 import envs  # noqa: E402
 from benchmarks.events import read_run, run_finished  # noqa: E402
 from benchmarks.run import METHODS, curve_rows, summary, write_curve  # noqa: E402
+from envs import runstate  # noqa: E402
 
 LRS = ("3e-3", "1e-3", "3e-4", "1e-4", "3e-5")  # the paper's grid (reference §5.2)
 SEEDS = (73, 20, 3)
@@ -180,11 +181,11 @@ def command(run: Run, threads: int, total_timesteps: int | None = None, script_a
 
 
 def identity(cmd: list[str], *ignore: str) -> list[str]:
-    """What makes two commands the same run: everything but the interpreter and what leaves its numbers alone
-    (--threads, --resume, --checkpoint-interval with their values, the switch --save-model), and the flags `ignore`
-    (each with its value)."""
-    args = [a for a in cmd[2:] if a != "--save-model"]
-    for flag in ("--threads", "--resume", "--checkpoint-interval", *ignore):
+    """What makes two commands the same run: everything but the interpreter, --resume and what leaves its numbers
+    alone (envs.runstate.RUN_NEUTRAL: --threads, --checkpoint-interval, --env-workers with their values, the switch
+    --save-model, ...), and the flags `ignore` (each with its value)."""
+    args = runstate.without_run_neutral(cmd[2:])
+    for flag in ignore:
         if flag in args:
             i = args.index(flag)
             args = args[:i] + args[i + 2 :]

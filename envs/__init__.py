@@ -3,15 +3,20 @@
     import envs
     vec = envs.make("GridWorld", num_envs=16, seed=1)
     hp = envs.preset("GridWorld")
+    vec = envs.make("examples.point_robot:PointRobot", num_envs=16, seed=1)  # imports the module, which registers
 
-Importing this package is cheap: MuJoCo and Meta-World are imported only when one of their ids is made.
+`envs.register` adds your own task distribution (envs/own.py, docs/own_env.md); `envs.runstate` is the scripts'
+checkpoint and argument plumbing. Importing this package is cheap: MuJoCo and Meta-World are imported only when one of
+their ids is made.
 """
 
 from __future__ import annotations
 
 import importlib
 
+from envs import own
 from envs.core import MetaVecEnv, TaskEnv, make_rngs
+from envs.own import DEFAULT_PRESET, REGISTERED, register, resolve
 from envs.presets import LEARNING_RATES, PRESETS
 
 # id -> (module, factory function, its keyword arguments). Each factory returns (TaskEnv, episodes_per_task).
@@ -43,21 +48,35 @@ __all__ = [
     "make",
     "make_rngs",
     "preset",
+    "preset_sources",
+    "register",
 ]
-
-
-def _check_id(env_id: str) -> None:
-    if env_id not in _REGISTRY:
-        raise ValueError(f"unknown env id {env_id!r}; valid ids: {', '.join(ENV_IDS)}")
 
 
 def preset(env_id: str, method: str | None = None) -> dict:
     """The paper's hyperparameters for `env_id` (a fresh dict; keys are the method files' Args fields), with the
-    learning rate `lr` picked for `method` (a method file's name without .py) when one was picked."""
-    _check_id(env_id)
-    values = dict(PRESETS[env_id])
-    if method in LEARNING_RATES:
-        values["lr"] = LEARNING_RATES[method][env_id]
+    learning rate `lr` picked for `method` (a method's name, METHOD in its file) when one was picked. A registered id
+    (`module:EnvId` imports `module` first) gives its own preset over DEFAULT_PRESET's values (envs/own.py)."""
+    return {field: value for field, (value, _) in preset_sources(env_id, method).items()}
+
+
+def preset_sources(env_id: str, method: str | None = None) -> dict[str, tuple]:
+    """preset(env_id, method) as {field: (value, where it comes from)}, for a run to say what it runs with."""
+    name = resolve(env_id, ENV_IDS)
+    if name not in REGISTERED:
+        values = {k: (v, f"the {name} preset") for k, v in PRESETS[name].items()}
+        if method in LEARNING_RATES:
+            values["lr"] = (LEARNING_RATES[method][name], f"the lr picked for {method} on {name}")
+        return values
+    own = REGISTERED[name].preset  # the user's fields over the default preset's
+    values = {k: (v, f"the {DEFAULT_PRESET} preset (default)") for k, v in PRESETS[DEFAULT_PRESET].items()}
+    values |= {k: (v, f"{name}'s registered preset") for k, v in own.items() if k != "lr"}
+    lr = own.get("lr")
+    lr = lr if isinstance(lr, dict) else {} if lr is None else {method: lr}  # one rate for all, or one per method
+    if method in lr:
+        values["lr"] = (lr[method], f"{name}'s registered preset")
+    elif method in LEARNING_RATES:
+        values["lr"] = (LEARNING_RATES[method][DEFAULT_PRESET], f"the lr picked for {method} on {DEFAULT_PRESET}")
     return values
 
 
@@ -83,16 +102,23 @@ def make(
     `workers` > 0 steps the sub-environments in that many processes (envs/workers.py): the same trajectories as
     in-process stepping (0, the default), faster where the simulator dominates and cores are free.
     """
-    _check_id(env_id)
+    name = resolve(env_id, ENV_IDS)
     if not isinstance(num_envs, int) or num_envs < 1:
         raise ValueError(f"num_envs must be a positive integer, got {num_envs!r}")
     if render_mode not in (None, "rgb_array"):
         raise ValueError(f"render_mode must be None or 'rgb_array', got {render_mode!r}")
     if split not in ("train", "test"):
         raise ValueError(f"split must be 'train' or 'test', got {split!r}")
-    module, factory, kwargs = _REGISTRY[env_id]
+    if name in _REGISTRY:
+        module, factory, kwargs = _REGISTRY[name]
+    else:  # a registered id: a worker process imports the module that registered it, which registers it again
+        module, factory, kwargs = "envs.own", "make_task_env", {"env_id": name, "module": REGISTERED[name].module}
+        if workers and kwargs["module"] == "__main__":
+            raise ValueError(f"env workers need {name} registered by an importable module, not by __main__")
+        if workers:  # its env's errors in one line here, not as a worker's traceback
+            own.make_task_env(1, name, kwargs["module"], render_mode)[0].close()
     if success_ends_episode:
-        if env_id not in METAWORLD_IDS:
+        if name not in METAWORLD_IDS:
             raise ValueError(
                 f"success_ends_episode applies to the Meta-World ids only ({', '.join(METAWORLD_IDS)}), not {env_id!r}"
             )
@@ -106,4 +132,4 @@ def make(
     else:
         task_env, episodes_per_task = getattr(importlib.import_module(module), factory)(num_envs=num_envs, **kwargs)
     task_env.seed(seed)
-    return MetaVecEnv(task_env, episodes_per_task, env_id=env_id, render_mode=render_mode)
+    return MetaVecEnv(task_env, episodes_per_task, env_id=name, render_mode=render_mode)

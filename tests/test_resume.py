@@ -1,6 +1,7 @@
 """--resume and SIGTERM in all six scripts: a run killed after a checkpoint and resumed is the uninterrupted run."""
 
 import glob
+import importlib
 import os
 import signal
 import subprocess
@@ -106,6 +107,20 @@ def test_mujoco_run_resumes_bit_for_bit(method, env_id, tmp_path):
     assert_same_run(method, straight, run_dir)
 
 
+def test_a_registered_env_without_state_dict_resumes_bit_for_bit(tmp_path):
+    """examples/point_robot.py's env has no state_dict: the resumed run replays each sub-environment's current inner
+    episode, and says so. 13-step rollouts put every checkpoint inside an inner episode (20 steps)."""
+    args = ["--env-id", "examples.point_robot:PointRobot", "--num-envs", "2", "--num-steps", "13"]
+    args += ["--num-minibatches", "1", "--total-timesteps", str(26 * 10), "--num-eval-tasks", "2"]
+    args += ["--eval-interval", "3", "--checkpoint-interval", "3", "--save-model"]
+    straight = straight_run("rnn", args, tmp_path / "straight")
+    returncode, _, run_dir = stop_after_checkpoint(start("rnn", args, tmp_path / "killed"), tmp_path / "killed", 9)
+    assert returncode == -signal.SIGKILL
+    out = resume("rnn", run_dir, tmp_path / "killed")
+    assert "PointRobot: its env has no state_dict/load_state_dict, so the resume replays" in out
+    assert_same_run("rnn", straight, run_dir)
+
+
 def test_sigterm_saves_the_state_and_exits_for_a_requeue(tmp_path):
     args = ["--env-id", "GridWorld", *RUN, "--checkpoint-interval", "1"]
     straight = straight_run("rnn", args, tmp_path / "straight")
@@ -147,6 +162,7 @@ def finished_run(tmp_path_factory):
         ("rnn", ["--env-id", "CheetahDir"], "--env-id CheetahDir differs from the run's GridWorld"),
         ("rnn", ["--num-envs", "4"], "--num-envs 4 differs from the run's 2"),
         ("rnn", ["--seed", "7"], "--seed 7 differs from the run's 1"),
+        ("rnn", ["--env-workers", "1"], "--env-workers 1 differs from the run's 0"),  # the envs' state is per worker
         ("rnn_hn", [], "its state.pt is from rnn.py, not rnn_hn.py"),
     ],
 )
@@ -158,3 +174,16 @@ def test_resume_refuses_what_would_change_the_run(finished_run, method, args, me
 def test_resume_without_a_state_says_so(tmp_path):
     with pytest.raises(SystemExit, match=r"no state.pt there \(see --checkpoint-interval\)"):
         run_script("rnn", ["--resume", str(tmp_path)], tmp_path)
+
+
+def test_the_run_neutral_arguments_are_every_scripts_fields_and_the_sweep_drops_them():
+    """envs.runstate.RUN_NEUTRAL: one list, fields of every script, its on/off ones SWITCHES (given without a value)."""
+    from envs import runstate
+
+    for method in METHODS:
+        defaults = importlib.import_module(method).Args()
+        switches = {name for name in runstate.RUN_NEUTRAL if isinstance(getattr(defaults, name), bool)}
+        assert switches == set(runstate.SWITCHES), method
+    command = ["--env-id", "GridWorld", "--threads", "2", "--save-model", "--env-workers=2", "--seed", "3"]
+    command += ["--no-track", "--resume", "runs/x", "--lr", "1e-3", "--checkpoint-interval", "5"]
+    assert runstate.without_run_neutral(command) == ["--env-id", "GridWorld", "--seed", "3", "--lr", "1e-3"]

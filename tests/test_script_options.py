@@ -2,6 +2,7 @@
 processes, ask for the authors' ML10 termination; and the one-line errors for options that cannot apply."""
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -58,9 +59,39 @@ def test_env_workers_train_exactly_as_in_process(tmp_path):
         (["--env-id", "GridWorld", "--success-ends-episode"], "error: success_ends_episode applies to the Meta-World"),
         (["--env-id", "GridWorld", "--env-workers", "3"], r"error: env workers must be 0 \(in-process\) or 1 to"),
         (["--env-id", "GridWorld", "--env-workers", "-1"], r"error: env workers must be 0 \(in-process\) or 1 to"),
+        (["--eval-checkpoint", "nope.pt"], "error: --eval-checkpoint nope.pt: no such file"),
     ],
 )
 def test_env_options_that_cannot_apply_stop_in_one_line(options, message, tmp_path):
     with pytest.raises(SystemExit, match=message) as stop:
         run_script("rnn_hn", [*options, *TINY], str(tmp_path))
     assert "\n" not in str(stop.value.code)
+
+
+def test_a_run_prints_each_hyperparameter_with_where_it_comes_from(tmp_path):
+    """One block at start-up, a line per source: the command line, the env's preset, the picked learning rate."""
+    out = run_script("rnn", ["--env-id", "GridWorld", *TINY, "--seed", "4"], str(tmp_path))
+    block = out.split("\niter ")[0].split("hyperparameters by where each comes from\n")[1]
+    lines = block.replace("\n    ", " ").splitlines()  # a source's values continue on lines indented by 4
+    groups = dict(re.match(r"  (.*?): (.*)", line).groups() for line in lines)
+    assert groups["the lr picked for rnn on GridWorld"] == f"lr {envs.LEARNING_RATES['rnn']['GridWorld']}"
+    assert {"seed 4", "num_envs 2", "num_steps 8", "eval_interval 2"} <= set(groups["command line"].split(", "))
+    assert {"gamma 0.95", "clip_coef 0.05", "policy_hidden_sizes 256 128"} <= set(
+        groups["the GridWorld preset"].split(", ")
+    )
+
+
+def test_help_says_which_defaults_the_preset_fills(capsys, monkeypatch):
+    import importlib
+
+    import tyro
+
+    from envs import runstate
+
+    monkeypatch.setenv("COLUMNS", "400")
+    with pytest.raises(SystemExit):
+        tyro.cli(runstate.preset_help(importlib.import_module("ti").Args), args=["--help"])
+    text = re.sub(r"[\s│]+", " ", capsys.readouterr().out)
+    assert "--gamma {None}|FLOAT the discount factor (default: --env-id's preset, envs/presets.py)" in text
+    assert "(default: the one picked for this method on --env-id)" in text.split("--lr ")[1].split("--total")[0]
+    assert "--wandb-entity {None}|STR the W&B entity (team) (default: None)" in text  # not a preset field

@@ -40,7 +40,7 @@ def test_rollout_log_probs_are_reproduced_by_the_update(method, extra, tmp_path)
     assert logged["losses/clipfrac"] == [0.0, 0.0, 0.0]
     assert max(abs(v) for v in logged["losses/old_approx_kl"]) < 1e-6
     if method in VAE_METHODS:
-        assert len(logged["losses/kl"]) >= 1  # the VAE trained in between (a meta-episode ended at step 60)
+        assert len(logged["losses/kl"]) == 1  # the VAE trains once a meta-episode ended: after update 3 (step 60 of 75)
 
 
 @pytest.mark.parametrize("method", METHODS)
@@ -94,8 +94,8 @@ def test_every_env_trains_and_its_checkpoint_evaluates(method, env_id, tmp_path)
     meta_world = {f"{split}/{tag}" for split in ("eval", "eval_test") for tag in ("success_rate", "episode_2_success")}
     meta_world |= {"eval_test/meta_episode_return"}
     assert meta_world <= set(logged) if env_id in envs.METAWORLD_IDS else not meta_world & set(logged)
-    for tag in meta_world & set(logged) - {"eval_test/meta_episode_return"}:
-        assert all(0 <= s <= 1 for s in logged[tag]), tag
+    for split in ("eval", "eval_test") if env_id in envs.METAWORLD_IDS else ():  # the last inner episode's
+        assert logged[f"{split}/success_rate"] == logged[f"{split}/episode_2_success"], split
     (checkpoint,) = glob.glob(str(tmp_path / "runs" / "*" / f"{method}.pt"))
     state = torch.load(checkpoint, weights_only=True)
     expected = {"agent", "obs_rms", "args"} | ({"latent_rms"} if method in VAE_METHODS else set())

@@ -1,6 +1,7 @@
-# VI+HN: VariBAD's variational GRU encoder, trained only by the ELBO, feeds rnn_hn.py's hypernetwork with the
-# normalised, detached posterior; PPO trains the policy alone. Beck et al., NeurIPS 2023, paper §3.3; reference §2.5,
-# §3.6. Usage: python vi_hn.py --env-id GridWorld --lr 1e-3
+"""VI+HN: VariBAD's variational GRU encoder, trained only by the ELBO, feeds rnn_hn.py's hypernetwork with the
+normalised, detached posterior; PPO trains the policy alone. Beck et al., NeurIPS 2023, paper §3.3;
+reference §2.5, §3.6. Usage: python vi_hn.py --env-id GridWorld --lr 1e-3"""
+
 # Citations: "reference §x" is section x of docs/reference.md (what the authors' code does), "paper §x" the paper's
 # section x, "difference N" item N of docs/differences.md (where this code deliberately departs from the authors').
 # benchmarks/diagnose.py and checkpoint_cost.py import this file as a module (Args, Agent, RunningMeanStd, VAEBuffer
@@ -29,7 +30,7 @@ METHOD = "vi_hn"  # the method's name: its picked learning rates (envs.LEARNING_
 
 @dataclass
 class Args:
-    """VI+HN on a meta-RL environment. Fields left at None take the paper's value for --env-id (envs.preset)."""
+    """Fields left at None take the paper's value for --env-id (envs.preset)."""
 
     exp_name: str = os.path.basename(__file__)[: -len(".py")]
     """the name of this experiment (used in the run name)"""
@@ -740,7 +741,8 @@ def video(agent, normalisers, device, args, path):
 
 
 if __name__ == "__main__":
-    args = tyro.cli(runstate.preset_help(Args))  # --help says which defaults the preset fills
+    # --help: this file's docstring, then every field, with the defaults that the preset fills
+    args = tyro.cli(runstate.preset_help(Args), description=__doc__)
     # --resume and --eval-checkpoint take their run's arguments, fields left at None the env's preset
     state, checkpoint, sources = runstate.resolve_args(args, Args(), METHOD, os.path.basename(__file__))
     if args.lr is None or args.lr <= 0:  # None: METHOD has no picked lr on this env id

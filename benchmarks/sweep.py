@@ -143,10 +143,14 @@ VERSIONS_PY = (
 )
 
 
-def environment_versions(python: str = sys.executable) -> dict:
-    """The versions of Python and of PACKAGES (None: not installed) that `python` runs with."""
-    out = subprocess.run([python, "-c", VERSIONS_PY], capture_output=True, text=True, check=True)
-    return json.loads(out.stdout)
+def environment_versions(python: str = sys.executable) -> dict | None:
+    """The versions of Python and of PACKAGES (None: not installed) that `python` runs with; None if it cannot say
+    (an interpreter that fails: its runs fail too, and say why in their logs)."""
+    try:
+        out = subprocess.run([python, "-c", VERSIONS_PY], capture_output=True, text=True, check=True, timeout=60)
+        return json.loads(out.stdout)
+    except (OSError, subprocess.SubprocessError, ValueError):
+        return None
 
 
 def logged_environments(log: str) -> list[dict]:

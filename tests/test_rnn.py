@@ -198,4 +198,4 @@ def test_bad_input_gives_one_clear_line(args, message):
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the fallback on a machine without CUDA")
 def test_cuda_flag_falls_back_to_the_cpu_with_a_message(tmp_path):
     out = run_script("rnn_hn", TINY + ["--cuda"], tmp_path)
-    assert out.startswith("--cuda: no CUDA device available, running on the CPU\n") and "iter 2/2" in out
+    assert "\n--cuda: no CUDA device available, running on the CPU\n" in out and "iter 2/2" in out

@@ -54,6 +54,11 @@ class ResultSet:
 
 R = "docs/results/"
 RESULT_SETS = (
+    ResultSet(
+        "GridWorld_4M_protocol",
+        "grid-world-the-papers-protocol-at-its-full-budget-4m-frames",
+        (R + "GridWorld_4M_protocol",),
+    ),
     ResultSet("GridWorld_4M", "grid-world-4m-frames-one-seed", (R + "GridWorld_4M",)),
     ResultSet("GridWorld", "grid-world-the-papers-protocol-2m-frames", (R + "GridWorld",)),
     ResultSet(

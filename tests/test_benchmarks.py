@@ -774,16 +774,18 @@ def wait_for_states(out, count):
 
 def test_killed_sweep_relaunched_is_the_uninterrupted_sweep(tmp_path):
     straight, killed = str(tmp_path / "straight"), str(tmp_path / "killed")
-    rc, _ = call(sweep.main, [*RESUMABLE, "--out", straight, "--export", straight + "/export", *RESUMABLE_ARGS])
+    # 40 updates: the first run must not finish before the second has saved a state, even on a loaded machine
+    sweep_args = [a if a != str(16 * 12) else str(16 * 40) for a in RESUMABLE]
+    rc, _ = call(sweep.main, [*sweep_args, "--out", straight, "--export", straight + "/export", *RESUMABLE_ARGS])
     assert rc == 0
     # the whole sweep (runner and runs) killed at once, as a scheduler or a closed terminal does, mid-run
-    command = [sys.executable, os.path.join(ROOT, "benchmarks", "sweep.py"), *RESUMABLE, "--out", killed]
+    command = [sys.executable, os.path.join(ROOT, "benchmarks", "sweep.py"), *sweep_args, "--out", killed]
     process = subprocess.Popen(command + RESUMABLE_ARGS, start_new_session=True, stdout=subprocess.DEVNULL)
     wait_for_states(killed, 2)
     os.killpg(process.pid, signal.SIGKILL)
     process.wait()
     assert not glob.glob(os.path.join(killed, "logs", "*.done"))
-    rc, stdout = call(sweep.main, [*RESUMABLE, "--out", killed, "--export", killed + "/export", *RESUMABLE_ARGS])
+    rc, stdout = call(sweep.main, [*sweep_args, "--out", killed, "--export", killed + "/export", *RESUMABLE_ARGS])
     assert rc == 0 and stdout.count("resuming GridWorld__rnn__lr1e-3__s") == 2, stdout
     assert exported(killed + "/export") == exported(straight + "/export")
     for seed in (73, 20):  # and every training point, once

@@ -153,26 +153,26 @@ def environment_versions(python: str = sys.executable) -> dict | None:
         return None
 
 
+def _log_lines(log: str) -> list[str]:
+    """A run's log, line by line ([] before its first attempt)."""
+    if not os.path.exists(log):
+        return []
+    with open(log, errors="replace") as f:
+        return f.readlines()
+
+
 def logged_environments(log: str) -> list[dict]:
     """The "# versions {...}" lines a run's attempts wrote after their launch lines, in order (one per attempt)."""
-    found = []
-    if os.path.exists(log):
-        with open(log, errors="replace") as f:
-            for line in f:
-                if line.startswith("# versions {"):
-                    found.append(json.loads(line[len("# versions ") :]))
-    return found
+    return [json.loads(line[len("# versions ") :]) for line in _log_lines(log) if line.startswith("# versions {")]
 
 
 def logged_versions(log: str) -> list[str]:
     """The code versions a run's attempts ran on, in order, from the "(... code V)" of its log's launch lines."""
     versions = []
-    if os.path.exists(log):
-        with open(log, errors="replace") as f:
-            for line in f:
-                m = re.match(r"# .*\bcode (\S+)\): ", line)
-                if m and m.group(1) not in versions:
-                    versions.append(m.group(1))
+    for line in _log_lines(log):
+        m = re.match(r"# .*\bcode (\S+)\): ", line)
+        if m and m.group(1) not in versions:
+            versions.append(m.group(1))
     return versions
 
 

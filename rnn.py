@@ -478,9 +478,11 @@ if __name__ == "__main__":
         raise SystemExit(f"error: --lr must be given and positive, got {args.lr}")
     if not args.policy_init_std > 0:
         raise SystemExit(f"error: --policy-init-std must be positive, got {args.policy_init_std}")
-    if min(args.num_envs, args.num_steps, args.num_minibatches, args.update_epochs, args.total_timesteps) < 1:
+    sizes = (args.num_envs, args.num_steps, args.num_minibatches, args.update_epochs, args.total_timesteps)
+    if min(*sizes, args.eval_interval) < 1:
         raise SystemExit(
-            "error: --num-envs, --num-steps, --num-minibatches, --update-epochs and --total-timesteps must be >= 1"
+            "error: --num-envs, --num-steps, --num-minibatches, --update-epochs, --total-timesteps and "
+            "--eval-interval must be >= 1"
         )
     if args.num_envs % args.num_minibatches:
         raise SystemExit(
@@ -526,7 +528,7 @@ if __name__ == "__main__":
     obs_rms = RunningMeanStd(envs.single_observation_space.shape)
     normalisers = (obs_rms,)  # what evaluate() needs besides the agent
     if checkpoint is not None:
-        agent.load_state_dict(checkpoint["agent"])
+        runstate.load_parts(checkpoint, {"agent": agent}, f"--eval-checkpoint {args.eval_checkpoint}")
         obs_rms.load_state_dict(checkpoint["obs_rms"])
         for split, split_envs in eval_splits.items():
             results = evaluate(agent, split_envs, *normalisers, device)

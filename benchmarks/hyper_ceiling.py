@@ -7,8 +7,14 @@ For each env id, with its preset's sizes (16 environments, latent embedding 25, 
 the GFLOP/s the actor and critic (rnn_hn.py's HyperMLP, the same in vi_hn.py and ti_pp_hn.py) reach on a PPO
 minibatch, forward and backward, and on a rollout step (one row per environment, forward only), as a share of it.
 FLOPs are counted as 2·rows·(E+1)(in+1)·out per generated layer forward and twice that backward (the gradients of
-the heads and of the layer's input). Every figure is the best of --repeats timings, so another process on the
-machine lowers them less.
+the heads and of the layer's input): the products any exact evaluation of W(e) x + b(e) does for a latent that
+differs per row. Every figure is the best of --repeats timings, so another process on the machine lowers them less.
+
+    python benchmarks/hyper_ceiling.py --env-ids GridWorld CheetahDir --training-fps GridWorld=1450 CheetahDir=1500
+
+With the training frames/s measured in the same sitting (benchmarks/speed.py), it also prints the share of a
+training frame spent in the generated layers (one rollout forward and update_epochs minibatch forwards and
+backwards per frame) and the bound on the whole-training speed-up if they ran at the plain product's GFLOP/s.
 """
 
 from __future__ import annotations
@@ -82,8 +88,19 @@ def measure(env_id: str, repeats: int) -> dict:
         i, o = shapes[0]
         a, b = torch.rand(rows, (e + 1) * (i + 1)), torch.rand((e + 1) * (i + 1), o)
         ceiling = 2 * rows * (e + 1) * (i + 1) * o / best_time(lambda a=a, b=b: a @ b, repeats, 5) / 1e9
-        result[name] = (rows, achieved, ceiling)
+        result[name] = (rows, achieved, ceiling, flops / rows)
     return result
+
+
+def speedup_bound(preset: dict, result: dict, training_fps: float) -> tuple[float, float]:
+    """The generated layers' share of a training frame's time, and 1 / (1 - share + share at the ceiling)."""
+    seconds, seconds_at_ceiling = 0.0, 0.0
+    for name, per_frame in (("rollout step", 1), ("minibatch", preset["update_epochs"])):
+        _, achieved, ceiling, flops_row = result[name]
+        seconds += per_frame * flops_row / (achieved * 1e9)
+        seconds_at_ceiling += per_frame * flops_row / (ceiling * 1e9)
+    share = seconds * training_fps
+    return share, 1 / (1 - share + seconds_at_ceiling * training_fps)
 
 
 def main():
@@ -91,14 +108,34 @@ def main():
     parser.add_argument("--env-ids", nargs="+", default=["GridWorld", "CheetahDir"], choices=envs.ENV_IDS)
     parser.add_argument("--threads", type=int, default=1, help="torch threads (default: %(default)s, the scripts')")
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument(
+        "--training-fps",
+        nargs="+",
+        default=[],
+        metavar="ENV_ID=FPS",
+        help="rnn_hn.py's training frames/s per env id, measured in the same sitting, for the speed-up bound",
+    )
     args = parser.parse_args()
+    try:
+        training_fps = {k: float(v) for k, v in (item.split("=") for item in args.training_fps)}
+    except ValueError:
+        parser.error(f"--training-fps takes ENV_ID=FPS pairs such as GridWorld=1450, not {args.training_fps}")
     torch.set_num_threads(args.threads)
     print(f"{time.strftime('%Y-%m-%d %H:%M')}, {args.threads} torch thread(s), best of {args.repeats}")
     print("| env | what | rows | generated layers, GFLOP/s | plain matrix product, GFLOP/s | share |")
     print("|---|---|---|---|---|---|")
-    for env_id in args.env_ids:
-        for name, (rows, achieved, ceiling) in measure(env_id, args.repeats).items():
+    results = {env_id: measure(env_id, args.repeats) for env_id in args.env_ids}
+    for env_id, result in results.items():
+        for name, (rows, achieved, ceiling, _) in result.items():
             print(f"| {env_id} | {name} | {rows} | {achieved:.1f} | {ceiling:.1f} | {achieved / ceiling:.0%} |")
+    if training_fps:
+        print("\n| env | training frames/s | generated layers' share of a frame | speed-up bound at the ceiling |")
+        print("|---|---|---|---|")
+    for env_id, fps in training_fps.items():
+        if env_id not in results:
+            sys.exit(f"--training-fps names {env_id}, which is not in --env-ids {args.env_ids}")
+        share, bound = speedup_bound(envs.preset(env_id), results[env_id], fps)
+        print(f"| {env_id} | {fps:,.0f} | {share:.0%} | {bound:.2f}x |")
 
 
 if __name__ == "__main__":

@@ -166,11 +166,24 @@ def sigterm_flag() -> list:
     return flag
 
 
+def load_parts(state: dict, stateful: dict, origin: str) -> None:
+    """Load each object of `stateful` (name -> object with load_state_dict) from state[name]; a part whose tensors do
+    not fit (a file from another version of the script) is one line naming `origin`, not a traceback."""
+    for name, part in stateful.items():
+        try:
+            part.load_state_dict(state[name])
+        except RuntimeError as e:
+            detail = " ".join(str(e).split())
+            raise SystemExit(
+                f"error: {origin}: its {name} does not fit this script's model, so it was saved by another version of "
+                f"the script (run that version to use it): {detail[:300]}"
+            ) from None
+
+
 def restore(state: dict, stateful: dict) -> None:
     """--resume: every object of the run's state (`stateful`: name -> object with load_state_dict) and the random
     generators continue from the state.pt; the script restores its loop variables itself."""
-    for name, part in stateful.items():
-        part.load_state_dict(state[name])
+    load_parts(state, stateful, "--resume")
     set_rng_state(state["rng"])
 
 

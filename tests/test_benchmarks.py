@@ -20,7 +20,7 @@ import pytest
 import torch
 
 import envs
-from benchmarks import aggregate, baselines, diagnose, sweep
+from benchmarks import aggregate, baselines, diagnose, hyper_ceiling, sweep
 from benchmarks.events import read_run, read_scalars
 from benchmarks.run import METHODS
 from tests.scripts import ROOT, TINY, run_script, scalars
@@ -915,3 +915,13 @@ def test_hours_to_the_budget_from_the_fastest_run(tmp_path):
     row = next(line for line in hours.table(best).splitlines() if line.startswith("| GridWorld (4M)"))
     # 4M frames at 2,000/s: 0.56 h; at 500/s: 2.2 h; not every method measured, so no protocol total
     assert "2,000/s: 0.6 h | 500/s: 2.2 h |" in row and "not all measured" in row
+
+
+def test_hyper_ceiling_speedup_bound():
+    """Layers at half the ceiling on 1 rollout forward (10 s per 1e10 FLOP) and 2 epochs of minibatches: at 0.04 s a
+    frame they are 40% of it at 10 frames/s, and the ceiling would halve them: 1 / (0.6 + 0.2) = 1.25x."""
+    preset = {"update_epochs": 2}
+    result = {"rollout step": (16, 10.0, 20.0, 2e8), "minibatch": (240, 10.0, 20.0, 1e8)}
+    share, bound = hyper_ceiling.speedup_bound(preset, result, training_fps=10.0)
+    assert share == pytest.approx(0.4)
+    assert bound == pytest.approx(1.25)

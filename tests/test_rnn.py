@@ -91,7 +91,7 @@ def test_ppo_loss_reaches_the_encoder(module, env_id):
         # Bias-HyperInit: the base nets ignore the latent at init, so the encoder's first gradient is exactly 0 ...
         assert all(g is not None and (g == 0).all() for g in encoder_grads().values())
         for _, _, layer in hyper_layers(agent):  # ... until the heads' weights move away from zero
-            layer.head.data[:-1].normal_(0, 0.01)
+            layer.head.data[:, :-1].normal_(0, 0.01)
     for name, g in encoder_grads().items():
         assert g is not None and g.abs().sum() > 0, name
 
@@ -125,7 +125,7 @@ def test_bias_hyper_init(env_id):
     E = agent.latent_embed[0].out_features
     e_a, e_b = torch.rand(64, E) * 2 - 1, torch.rand(64, E) * 2 - 1
     for net, k, layer in hyper_layers(agent):
-        assert (layer.head[:-1] == 0).all(), "the hypernetwork heads' weight matrices are zero"
+        assert (layer.head[:, :-1] == 0).all(), "the hypernetwork heads' weight matrices are zero"
         w_a, b_a = layer.generate(e_a)
         w_b, b_b = layer.generate(e_b)
         assert torch.equal(w_a, w_b) and torch.equal(b_a, b_b), "every latent generates the same base layer"
@@ -186,6 +186,7 @@ def cli(method, *args):
         (["--num-envs", "6", "--num-minibatches", "4"], "--num-envs (6) must be divisible by --num-minibatches (4)"),
         (["--total-timesteps", "100"], "is below one rollout (960 frames)"),
         (["--policy-init-std", "0"], "--policy-init-std must be positive, got 0.0"),
+        (["--eval-interval", "0"], "--eval-interval must be >= 1"),
     ],
 )
 def test_bad_input_gives_one_clear_line(args, message):

@@ -546,7 +546,7 @@ class HyperLinear(nn.Module):
         """W(e) x + b(e) for e1 = (e, 1): the state through all E + 1 heads in one GEMM, (x, 1) @ head -> (B, E + 1,
         out), then contracted with e1 in a bmm. The same numbers as generate() and bmm, without per-sample weight
         matrices or the (B, (E + 1)(in + 1)) outer product of e1 and (x, 1): ~5x faster than the first and up to
-        1.4x faster than the second (docs/speed.md)."""
+        1.2x faster than the second (docs/speed.md)."""
         y = F.pad(x, (0, 1), value=1.0) @ self.head.flatten(1)
         return torch.bmm(e1.unsqueeze(1), y.view(-1, *self.head.shape[1:])).squeeze(1)
 

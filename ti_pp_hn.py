@@ -302,9 +302,10 @@ class GRUSequence(torch.autograd.Function):
     def backward(ctx, d_states, d_h):
         states, z, d_gates_i, d_gates_h, weight_hh, keep = ctx.saved_tensors
         d_hs, d_gh = [], torch.empty_like(d_gates_h)
+        d_gates_h3, d_gh3 = d_gates_h.unflatten(-1, (3, -1)), d_gh.unflatten(-1, (3, -1))  # views: no per-step repeat
         for t in reversed(range(states.shape[0])):
             d_hs.append(d_h)
-            torch.mul(d_h.repeat(1, 3), d_gates_h[t], out=d_gh[t])
+            torch.mul(d_gates_h3[t], d_h.unsqueeze(1), out=d_gh3[t])
             d_h = torch.addmm(torch.addcmul(d_states[t], d_h, z[t]), d_gh[t], weight_hh)
             if ctx.resets[t]:
                 d_h = d_h * keep[t]

@@ -114,3 +114,12 @@ def test_learning_rate_table_is_the_code_s():
         env_id, *cells = [cell.strip(" `") for cell in row.strip("|").split("|")]
         table[env_id] = {m: float(cell.split()[0]) for m, cell in zip(methods, cells, strict=True)}
     assert table == {e: {m: envs.LEARNING_RATES[m][e] for m in methods} for e in envs.ENV_IDS}
+
+
+def test_contributing_lists_every_shared_module():
+    """docs/contributing.md's table names every module of envs/ and benchmarks/, so a new one gets a line."""
+    page = open(os.path.join(ROOT, "docs", "contributing.md")).read()
+    for package in ("envs", "benchmarks"):
+        for name in sorted(os.listdir(os.path.join(ROOT, package))):
+            if name.endswith(".py") and (name != "__init__.py" or package == "envs"):
+                assert f"`{package}/{name}`" in page, f"docs/contributing.md does not list {package}/{name}"

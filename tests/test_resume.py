@@ -187,3 +187,17 @@ def test_the_run_neutral_arguments_are_every_scripts_fields_and_the_sweep_drops_
     command = ["--env-id", "GridWorld", "--threads", "2", "--save-model", "--env-workers=2", "--seed", "3"]
     command += ["--no-track", "--resume", "runs/x", "--lr", "1e-3", "--checkpoint-interval", "5"]
     assert runstate.without_run_neutral(command) == ["--env-id", "GridWorld", "--seed", "3", "--lr", "1e-3"]
+
+
+def test_a_state_of_another_model_layout_is_one_line():
+    """--resume of a state.pt whose tensors do not fit (another version of the script): one line naming the part and
+    the tensor; a state that fits loads."""
+    from envs import runstate
+
+    agent, other = torch.nn.Linear(3, 2), torch.nn.Linear(2, 3)
+    state = {"agent": other.state_dict(), "rng": runstate.rng_state()}
+    with pytest.raises(SystemExit, match=r"^error: --resume: its agent does not fit .*size mismatch for weight"):
+        runstate.restore(state, {"agent": agent})
+    before = agent.weight.detach().clone()
+    runstate.restore({"agent": agent.state_dict(), "rng": state["rng"]}, {"agent": agent})
+    assert torch.equal(agent.weight, before)

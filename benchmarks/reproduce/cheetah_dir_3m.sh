@@ -12,5 +12,5 @@ SWEEP="python benchmarks/sweep.py --env-ids CheetahDir --total-timesteps 3000000
 ARGS="--export docs/results/CheetahDir_3M -- --eval-interval 5 --checkpoint-interval 10"
 
 $SWEEP --methods rnn_hn rnn vi_hn --seeds 73 20 3 --lrs default $ARGS
-$SWEEP --methods ti_naive ti ti_pp_hn --seeds 73 20 3 --lrs default $ARGS  # seeds 20 and 3: TI Naive and TI so far
+$SWEEP --methods ti_naive ti ti_pp_hn --seeds 73 20 3 --lrs default $ARGS
 python benchmarks/aggregate.py docs/results/CheetahDir_3M --out docs/results/CheetahDir_3M

@@ -120,6 +120,8 @@ def main():
         training_fps = {k: float(v) for k, v in (item.split("=") for item in args.training_fps)}
     except ValueError:
         parser.error(f"--training-fps takes ENV_ID=FPS pairs such as GridWorld=1450, not {args.training_fps}")
+    if unknown := set(training_fps) - set(args.env_ids):
+        parser.error(f"--training-fps names {', '.join(sorted(unknown))}, not in --env-ids {' '.join(args.env_ids)}")
     torch.set_num_threads(args.threads)
     print(f"{time.strftime('%Y-%m-%d %H:%M')}, {args.threads} torch thread(s), best of {args.repeats}")
     print("| env | what | rows | generated layers, GFLOP/s | plain matrix product, GFLOP/s | share |")
@@ -132,8 +134,6 @@ def main():
         print("\n| env | training frames/s | generated layers' share of a frame | speed-up bound at the ceiling |")
         print("|---|---|---|---|")
     for env_id, fps in training_fps.items():
-        if env_id not in results:
-            sys.exit(f"--training-fps names {env_id}, which is not in --env-ids {args.env_ids}")
         share, bound = speedup_bound(envs.preset(env_id), results[env_id], fps)
         print(f"| {env_id} | {fps:,.0f} | {share:.0%} | {bound:.2f}x |")
 

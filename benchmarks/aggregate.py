@@ -285,10 +285,20 @@ def label(method: str) -> str:
     return f"{LABELS.get(base, base)} {variant}" if variant else LABELS.get(method, method)
 
 
-def style(method: str) -> dict:
-    """A variant keeps its method's colour, dashed."""
+VARIANT_LINESTYLES = ("--", ":", "-.", (0, (5, 1, 1, 1, 1, 1)))
+
+
+def style(method: str, methods=()) -> dict:
+    """A variant keeps its method's colour, dashed; where a plot (`methods`) has several variants of one method, each
+    gets its own dash pattern, in their sorted order."""
     base, _, variant = method.partition("-")
-    return {"color": COLORS.get(base), "linestyle": "--" if variant else "-"}
+    if not variant:
+        return {"color": COLORS.get(base), "linestyle": "-"}
+    siblings = sorted(m for m in {*methods, method} if m.partition("-")[0] == base and m != base)
+    return {
+        "color": COLORS.get(base),
+        "linestyle": VARIANT_LINESTYLES[siblings.index(method) % len(VARIANT_LINESTYLES)],
+    }
 
 
 def _env_order(env_id: str):
@@ -403,7 +413,7 @@ def plot(env_id: str, groups: dict, best: dict, path: str, ci: float, random: tu
         grid, values = aligned(curves)
         lo, hi = bootstrap_ci(values, ci)
         legend = f"{label(method)} (lr {best[method]}, {len(curves)} seed{'s' if len(curves) > 1 else ''})"
-        ax.plot(grid, values.mean(axis=0), **style(method), label=legend)
+        ax.plot(grid, values.mean(axis=0), **style(method, groups), label=legend)
         ax.fill_between(grid, lo, hi, color=style(method)["color"], alpha=0.2, linewidth=0)
     for i, (value, name) in enumerate(references):
         ax.axhline(value, color="k", linestyle=["--", ":", (0, (1, 4))][i % 3], linewidth=1, label=f"{name} ({value})")

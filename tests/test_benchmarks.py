@@ -289,6 +289,16 @@ def test_variants_are_labelled_after_their_method_and_sorted_beside_it():
     methods = ["vi_hn", "rnn_hn-std0.3", "rnn", "rnn_hn"]
     assert sorted(methods, key=aggregate._method_order) == ["rnn", "rnn_hn", "rnn_hn-std0.3", "vi_hn"]
     assert aggregate.style("rnn_hn-std0.3") == {"color": aggregate.COLORS["rnn_hn"], "linestyle": "--"}
+    # several variants of one method in a plot: one dash pattern each, the method itself solid
+    plotted = ["vi_hn", "vi_hn-transitions", "vi_hn-authors", "vi_hn-matched", "rnn_hn-std0.3"]
+    styles = {m: aggregate.style(m, plotted)["linestyle"] for m in plotted}
+    assert styles == {
+        "vi_hn": "-",
+        "vi_hn-authors": "--",
+        "vi_hn-matched": ":",
+        "vi_hn-transitions": "-.",
+        "rnn_hn-std0.3": "--",
+    }
 
 
 def test_smoothing_matches_hand_computed_example():
@@ -881,14 +891,18 @@ def test_only_runs_that_match_a_fresh_run_are_extended(method, env_id, extra, ex
 @pytest.mark.parametrize("script", sorted(glob.glob(os.path.join(ROOT, "benchmarks", "reproduce", "*.sh"))))
 def test_reproduction_scripts_name_real_scripts_and_valid_sweeps(script, tmp_path):
     """Each benchmarks/reproduce/*.sh, run with a `python` that only records its arguments: every command names a
-    script of the repository, and every sweep's arguments (methods, env ids, lrs) parse. The script runs from a copy
-    in an empty tree (it cds to its own ../..), so its shell commands (mv, ...) cannot touch the repository's files."""
+    script of the repository, and every sweep's arguments (methods, env ids, lrs) parse. The script runs from its
+    working copy in a clone of the repository (it cds to its own ../..; a script may check out a recorded commit), so
+    its shell commands (mv, git worktree, ...) cannot touch the repository's files."""
+    if not os.path.exists(os.path.join(ROOT, ".git")):  # a directory, or a file in a git worktree
+        pytest.skip("the reproduction scripts run in a clone: this tree is not a git checkout")
     shim = tmp_path / "python"
     shim.write_text(f'#!/bin/sh\nprintf "%s\\0" "$@" >> {tmp_path}/calls\nprintf "\\n" >> {tmp_path}/calls\n')
     shim.chmod(0o755)
     env = dict(os.environ, PATH=f"{tmp_path}{os.pathsep}{os.environ['PATH']}")
+    subprocess.run(["git", "clone", "-q", "--shared", ROOT, str(tmp_path / "tree")], check=True)
     copy = tmp_path / "tree" / "benchmarks" / "reproduce" / os.path.basename(script)
-    copy.parent.mkdir(parents=True)
+    copy.parent.mkdir(parents=True, exist_ok=True)
     shutil.copy(script, copy)
     subprocess.run(["bash", str(copy)], env=env, check=True, capture_output=True)
     calls = [line.rstrip("\0").split("\0") for line in (tmp_path / "calls").read_text().splitlines()]
